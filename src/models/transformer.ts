@@ -1,0 +1,190 @@
+// HookedTransformer: a decoder-only transformer of any supported family, whose every intermediate
+// activation is reachable through TransformerLens-named hook points. Default outputs equal Hugging
+// Face's: no weight processing happens unless asked for.
+
+import type { Backend } from '../backend/types.js';
+import { ActivationCache } from '../hooks/activation-cache.js';
+import { HookSet, matchHookNames, type Hook, type HookFilter, type HookPointInfo } from '../hooks/hook-set.js';
+import { inverseFrequencies, rotaryTables } from '../nn/rotary-tables.js';
+import { linear } from '../nn/linear.js';
+import { keep, tensor, tidy } from '../tensor/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { ArgumentError, IndexError } from '../util/errors.js';
+import { block, norm } from './block.js';
+import type { ModelConfig } from './config.js';
+import { hookPointsFor } from './hook-points.js';
+import { resolveInputs, type MaskInput, type TokenInput } from './inputs.js';
+import type { KVCache } from './kv-cache.js';
+import type { TransformerParams } from './params.js';
+import type { RunContext } from './run-context.js';
+
+export interface ForwardOptions {
+  /** Hooks for this call only. */
+  hooks?: readonly Hook[];
+  /** [batch, pos] 1 = token, 0 = padding (left or right). */
+  attentionMask?: MaskInput;
+  /** Run blocks 0..stopAtLayer-1 and return the residual stream [batch, pos, d_model] instead of logits. */
+  stopAtLayer?: number;
+  /**
+   * Which positions get logits: 'all' (default), 'last' (each row's last real token), or a list of
+   * indices. Unembedding is the largest matmul of a small model; interpretability often needs one position.
+   */
+  logitPositions?: 'all' | 'last' | readonly number[];
+  /** Past keys/values: generation feeds only new tokens. */
+  kvCache?: KVCache;
+}
+
+export interface CacheOptions extends ForwardOptions {
+  /** Which activations to keep (all when omitted). */
+  names?: HookFilter;
+}
+
+export class HookedTransformer {
+  readonly hookPoints: readonly HookPointInfo[];
+  readonly backend: Backend;
+  private readonly invFreq: Float64Array | null;
+  private disposed = false;
+
+  constructor(readonly config: ModelConfig, readonly params: TransformerParams) {
+    this.hookPoints = hookPointsFor(config);
+    this.backend = params.embed.backend;
+    this.invFreq = config.positional === 'rotary'
+      ? inverseFrequencies(config.rotaryDim, config.rotaryBase, config.ropeScaling)
+      : null;
+  }
+
+  get hookNames(): string[] {
+    return this.hookPoints.map((p) => p.name);
+  }
+
+  /** Logits [batch, pos, d_vocab] (or the residual stream with stopAtLayer). The caller owns the result. */
+  forward(tokens: TokenInput, options: ForwardOptions = {}): Tensor {
+    this.assertLive();
+    const hooks = options.hooks?.length ? new HookSet(options.hooks, this.hookPoints) : HookSet.none;
+    return tidy(() => this.run(tokens, options, hooks));
+  }
+
+  runWithHooks(tokens: TokenInput, hooks: readonly Hook[], options: ForwardOptions = {}): Tensor {
+    return this.forward(tokens, { ...options, hooks: [...(options.hooks ?? []), ...hooks] });
+  }
+
+  /**
+   * Runs the model and records activations (TransformerLens's run_with_cache). Only the requested
+   * names are kept. If the logits feed a loss and `loss.backward()` runs, `cache.grad(name)` gives
+   * the gradient at each cached activation (TL's incl_bwd).
+   */
+  runWithCache(tokens: TokenInput, options: CacheOptions = {}): { logits: Tensor; cache: ActivationCache } {
+    this.assertLive();
+    const names = options.names === undefined ? this.hookNames : matchHookNames(options.names, this.hookPoints);
+    const cache = new ActivationCache();
+    const recorder: Hook = {
+      name: names,
+      fn: (activation, point) => {
+        keep(activation);
+        if (activation.requiresGrad) activation.retainGrad();
+        cache.store(point, activation);
+      },
+    };
+    try {
+      const logits = this.forward(tokens, { ...options, hooks: [...(options.hooks ?? []), recorder] });
+      return { logits, cache };
+    } catch (err) {
+      cache.dispose();
+      throw err;
+    }
+  }
+
+  /** Frees every weight. The model must not be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of new Set(this.params.named.values())) t.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new ArgumentError('this model was disposed');
+  }
+
+  private run(tokens: TokenInput, options: ForwardOptions, hooks: HookSet): Tensor {
+    const c = this.config;
+    const past = options.kvCache?.length ?? 0;
+    const inputs = resolveInputs(c, tokens, options.attentionMask, past, options.kvCache?.mask ?? null);
+    if (options.kvCache) options.kvCache.mask = inputs.mask;
+    const batch = inputs.tokens.length;
+    const pos = inputs.tokens[0].length;
+    const stopAt = options.stopAtLayer ?? c.nLayers;
+    if (!Number.isInteger(stopAt) || stopAt < 0 || stopAt > c.nLayers) {
+      throw new IndexError(`stopAtLayer ${stopAt} is out of range 0..${c.nLayers}`);
+    }
+
+    const ids = tensor(Int32Array.from(inputs.tokens.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
+    let embed = this.params.embed.indexSelect(0, ids);
+    if (c.embedScale !== 1) embed = embed.mul(c.embedScale);
+    let resid = hooks.apply('hook_embed', embed);
+    if (this.params.posEmbed !== null) {
+      const positions = tensor(Int32Array.from(inputs.positions.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
+      resid = resid.add(hooks.apply('hook_pos_embed', this.params.posEmbed.indexSelect(0, positions)));
+    }
+    const ctx = this.context(inputs, batch, pos, past, hooks, options.kvCache ?? null);
+    for (let l = 0; l < stopAt; l++) resid = block(resid, this.params.blocks[l], l, ctx);
+    if (stopAt < c.nLayers) return resid;
+
+    const selected = selectPositions(resid, options.logitPositions ?? 'all', inputs.mask);
+    return linear(norm(selected, this.params.lnFinal, 'ln_final', ctx), this.params.unembed);
+  }
+
+  private context(inputs: ReturnType<typeof resolveInputs>, batch: number, pos: number, past: number,
+    hooks: HookSet, kvCache: KVCache | null): RunContext {
+    const keys = past + pos;
+    let paddingBias: Tensor | null = null;
+    if (inputs.mask !== null && inputs.mask.some((row) => row.includes(0))) {
+      const data = new Float32Array(batch * keys);
+      inputs.mask.forEach((row, b) => row.forEach((m, j) => { if (m === 0) data[b * keys + j] = -Infinity; }));
+      paddingBias = tensor(data, [batch, 1, 1, keys], { backend: this.backend });
+    }
+    let windowBias: Tensor | null = null;
+    const window = this.config.slidingWindow;
+    if (window !== null && keys > window) {
+      const data = new Float32Array(pos * keys);
+      for (let i = 0; i < pos; i++) {
+        for (let j = 0; j <= past + i - window; j++) data[i * keys + j] = -Infinity;
+      }
+      windowBias = tensor(data, [1, 1, pos, keys], { backend: this.backend });
+    }
+    const tables = this.invFreq ? rotaryTables(inputs.positions, this.invFreq, this.backend) : null;
+    return {
+      config: this.config, backend: this.backend, hooks, batch, pos, pastLength: past, paddingBias, windowBias,
+      cos: tables?.cos ?? null, sin: tables?.sin ?? null, kvCache,
+    };
+  }
+}
+
+/** resid [batch, pos, d] → [batch, n, d] at the requested positions. */
+function selectPositions(resid: Tensor, which: 'all' | 'last' | readonly number[], mask: number[][] | null): Tensor {
+  if (which === 'all') return resid;
+  const [batch, pos, d] = resid.shape;
+  let rowsIdx: number[][];
+  if (which === 'last') {
+    const keyOffset = mask === null ? 0 : mask[0].length - pos;
+    rowsIdx = Array.from({ length: batch }, (_, b) => {
+      if (mask === null) return [pos - 1];
+      const row = mask[b].slice(keyOffset);
+      const last = row.lastIndexOf(1);
+      return [last < 0 ? pos - 1 : last];
+    });
+  } else {
+    for (const p of which) {
+      if (!Number.isInteger(p) || p < -pos || p >= pos) throw new IndexError(`logit position ${p} is out of range for ${pos} positions`);
+    }
+    const normalized = which.map((p) => (p < 0 ? p + pos : p));
+    rowsIdx = Array.from({ length: batch }, () => normalized);
+  }
+  const n = rowsIdx[0].length;
+  const flatIds = Int32Array.from(rowsIdx.flatMap((row, b) => row.map((p) => b * pos + p)));
+  const ids = tensor(flatIds, [batch * n], { dtype: 'int32', backend: resid.backend });
+  return resid.reshape(batch * pos, d).indexSelect(0, ids).reshape(batch, n, d);
+}
