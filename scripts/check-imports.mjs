@@ -11,7 +11,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 
 function layerOf(file) {
-  const first = relative(src, file).split(sep)[0];
+  // Imports name the compiled file ('../index.js'); the layer is the source file or folder.
+  const first = relative(src, file).split(sep)[0].replace(/\.js$/, '.ts');
   const i = LAYERS.indexOf(first);
   if (i < 0) throw new Error(`src/${first} is not a layer of DESIGN.md: add it to LAYERS in scripts/check-imports.mjs`);
   return i;
