@@ -1,0 +1,69 @@
+// Safetensors held in memory: a fetched ArrayBuffer in the browser, or a buffer in tests. Pure
+// (no Node APIs).
+
+import { UseAfterFreeError } from '../util/errors.js';
+import { decodeTensorBytes } from './safetensors-dtypes.js';
+import { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './safetensors-header.js';
+import { missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
+
+/**
+ * Validate the header of an in-memory safetensors file and give access to its tensors. F32 (and
+ * other aligned) results are views into `bytes`, so writes to them show in `bytes`; half floats
+ * and I64 are decoded into new arrays.
+ */
+export function openSafetensorsBytes(bytes: Uint8Array, label = '<memory>'): SafetensorsBytes {
+  const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.byteLength, label);
+  const header = parseHeader(bytes.subarray(8, 8 + headerLength), bytes.byteLength - 8 - headerLength, label);
+  return new SafetensorsBytes(bytes, header, label);
+}
+
+export class SafetensorsBytes implements TensorSource {
+  private bytes: Uint8Array | undefined;
+
+  constructor(bytes: Uint8Array, private readonly header: SafetensorsHeader, readonly label: string) {
+    this.bytes = bytes;
+  }
+
+  get metadata(): Readonly<Record<string, string>> {
+    return this.header.metadata;
+  }
+
+  names(): string[] {
+    return this.header.tensors.map((t) => t.name);
+  }
+
+  has(name: string): boolean {
+    return this.header.byName.has(name);
+  }
+
+  info(name: string): TensorInfo {
+    const info = this.header.byName.get(name);
+    if (!info) throw missingTensorError(name, this.names(), this.label);
+    return info;
+  }
+
+  readBytesSync(name: string): Uint8Array {
+    const info = this.info(name);
+    if (!this.bytes) throw new UseAfterFreeError(`${this.label}: read of '${name}' after close()`);
+    const start = this.header.dataStart + info.begin;
+    return this.bytes.subarray(start, start + info.end - info.begin);
+  }
+
+  readSync(name: string): LoadedTensor {
+    const info = this.info(name);
+    const data = decodeTensorBytes(this.readBytesSync(name), info.dtype, `${this.label}: tensor '${name}'`);
+    return { name, dtype: info.dtype, shape: [...info.shape], data };
+  }
+
+  async read(name: string): Promise<LoadedTensor> {
+    return this.readSync(name);
+  }
+
+  async readBytes(name: string): Promise<Uint8Array> {
+    return this.readBytesSync(name);
+  }
+
+  async close(): Promise<void> {
+    this.bytes = undefined;
+  }
+}
