@@ -9,9 +9,32 @@ export const VERSION = '0.1.0';
 
 export * from './util/errors.js';
 export { setNoticeHandler } from './util/log.js';
+export { closestMatches } from './util/closest.js';
 export type { NoticeHandler } from './util/log.js';
 export type { Backend, BackendName, DType } from './backend/types.js';
 export { defaultBackend, getBackend, setDefaultBackend, registeredBackends, disposeBackends } from './backend/registry.js';
+
+// Tensors, models, generation, files.
+export { Tensor, tensor, tidy, keep, dispose, Rng, manualSeed } from './tensor/index.js';
+export type { HookPointInfo, Hook, HookFn, HookFilter } from './hooks/hook-set.js';
+export { matchHookNames, UnknownHookError } from './hooks/hook-set.js';
+export { ActivationCache } from './hooks/activation-cache.js';
+export type { ModelConfig, Family } from './models/config.js';
+export { HookedTransformer, type ForwardOptions, type CacheOptions } from './models/transformer.js';
+export { KVCache } from './models/kv-cache.js';
+export { SUPPORTED_MODEL_TYPES } from './models/architectures.js';
+export {
+  generate, generateStream,
+  type GenerateOptions, type GenerateResult, type GeneratedToken, type FinishReason, type PromptInput,
+} from './models/generate.js';
+export { samplingPlan, chooseToken, type SamplingOptions, type SamplingPlan } from './models/sampling.js';
+export { loadModelFolder, type LoadFolderOptions } from './io/load-model.js';
+export {
+  loadModel, loadModelTokenizer, locateModel,
+  type LoadModelOptions, type LoadedModel, type ModelLocation, type HubSettings,
+} from './io/load.js';
+export { Tokenizer, type EncodeOptions, type DecodeOptions } from './io/tokenizer.js';
+export { openSafetensors, writeSafetensors, type TensorToWrite } from './io/safetensors.js';
 
 export interface BackendStatus {
   name: BackendName;

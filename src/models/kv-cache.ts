@@ -1,9 +1,8 @@
 // Keys and values of past positions, per layer, so generation runs each new token through the
 // model once instead of re-running the whole prefix. Keys are stored after rotary, as HF does.
 
-import { concat } from '../tensor/index.js';
+import { concat, keep, noGrad, tidy } from '../tensor/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { keep } from '../tensor/index.js';
 
 export class KVCache {
   private readonly keys: (Tensor | null)[];
@@ -14,6 +13,12 @@ export class KVCache {
   constructor(readonly nLayers: number) {
     this.keys = new Array(nLayers).fill(null);
     this.values = new Array(nLayers).fill(null);
+  }
+
+  /** Batch size of what is cached, or null while empty. */
+  get batch(): number | null {
+    const k = this.keys[0];
+    return k === null ? null : k.shape[0];
   }
 
   /** Positions cached so far. */
@@ -36,6 +41,22 @@ export class KVCache {
     this.keys[layer] = fullK;
     this.values[layer] = fullV;
     return { k: fullK, v: fullV };
+  }
+
+  /**
+   * @internal Undoes a forward pass that failed part-way (a hook threw after some layers had
+   * appended): every layer goes back to `length` positions and the mask to `mask`.
+   */
+  truncate(length: number, mask: number[][] | null): void {
+    for (const store of [this.keys, this.values]) {
+      for (let l = 0; l < this.nLayers; l++) {
+        const t = store[l];
+        if (t === null || t.shape[1] <= length) continue;
+        store[l] = length === 0 ? null : keep(tidy(() => noGrad(() => t.narrow(1, 0, length).clone())));
+        t.dispose();
+      }
+    }
+    this.mask = mask;
   }
 
   dispose(): void {

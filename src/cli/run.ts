@@ -1,0 +1,48 @@
+// The command table and dispatch: `dissect <command> [args]`. Returns the exit code; main.ts owns
+// the process (exit codes, signals, printing errors).
+
+import { VERSION } from '../index.js';
+import type { Command, CommandContext } from './command.js';
+import { backendsCommand } from './commands/backends.js';
+import { cacheCommand } from './commands/cache.js';
+import { generateCommand } from './commands/generate.js';
+import { infoCommand } from './commands/info.js';
+import { tokenizeCommand } from './commands/tokenize.js';
+import { UsageError } from './flags.js';
+import type { Terminal } from './terminal.js';
+import { closestMatches } from '../index.js';
+
+export const COMMANDS: readonly Command[] = [infoCommand, tokenizeCommand, generateCommand, cacheCommand, backendsCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length), 'help'.length);
+  const rows = [...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`), `  ${'help'.padEnd(width)}  Show this help, or a command's: dissect help <command>.`];
+  return `dissect ${VERSION} — mechanistic interpretability for transformer language models
+
+Usage: dissect <command> [arguments] [options]
+
+Commands:
+${rows.join('\n')}
+
+<model> is a local Hugging Face model folder or a hub id. Run 'dissect <command> --help' for its options.`;
+}
+
+function findCommand(name: string): Command {
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command) return command;
+  const close = closestMatches(name, [...COMMANDS.map((c) => c.name), 'help']);
+  throw new UsageError(`unknown command '${name}'${close.length ? `; did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : ''}`);
+}
+
+export async function runCli(args: readonly string[], terminal: Terminal, context: CommandContext): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    terminal.out(`${rest[0] !== undefined && name === 'help' ? findCommand(rest[0]).help() : mainHelp()}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === 'version') {
+    terminal.out(`${VERSION}\n`);
+    return 0;
+  }
+  return findCommand(name).execute(rest, terminal, context);
+}
