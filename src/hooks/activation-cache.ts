@@ -2,7 +2,7 @@
 // The cache owns its tensors: dispose it (or `using cache = ...`) to free them.
 
 import type { Tensor } from '../tensor/tensor.js';
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, UseAfterFreeError } from '../util/errors.js';
 import { closestMatches } from '../util/closest.js';
 import type { HookPointInfo } from './hook-set.js';
 
@@ -42,12 +42,23 @@ export class ActivationCache {
     return t;
   }
 
-  /** Gradient recorded at `name` by a backward pass through the cached run. */
+  /**
+   * Gradient of the last backward pass at the activation cached as `name`: the activation's
+   * retained `.grad` (runWithCache retains it when the activation requires grad), or one stored by
+   * storeGradient. The cache owns it. Throws naming the activations that have one.
+   */
   grad(name: string): Tensor {
     this.assertLive();
-    const g = this.gradients.get(name);
-    if (g === undefined) throw new ArgumentError(this.missing(name, [...this.gradients.keys()], 'gradient'));
-    return g;
+    const g = this.gradients.get(name) ?? this.tensors.get(name)?.grad ?? null;
+    if (g !== null) return g;
+    const withGrad = this.gradientEntries().map(([n]) => n);
+    if (this.tensors.has(name)) {
+      const why = this.tensors.get(name)?.requiresGrad
+        ? 'run backward() on a loss computed from this run first'
+        : 'it does not depend on any tensor that requires grad';
+      throw new ArgumentError(`no gradient at '${name}': ${why} (${withGrad.length} cached activations have one)`);
+    }
+    throw new ArgumentError(this.missing(name, withGrad, 'gradient'));
   }
 
   /** Axis names and layer of a cached activation. */
@@ -61,9 +72,12 @@ export class ActivationCache {
     return [...this.tensors.entries()];
   }
 
+  /** Every cached activation that has a gradient (see `grad`), with it. */
   gradientEntries(): [string, Tensor][] {
     this.assertLive();
-    return [...this.gradients.entries()];
+    const entries = new Map(this.gradients);
+    for (const [name, t] of this.tensors) if (!entries.has(name) && t.grad !== null) entries.set(name, t.grad);
+    return [...entries.entries()];
   }
 
   dispose(): void {
@@ -80,7 +94,7 @@ export class ActivationCache {
   }
 
   private assertLive(): void {
-    if (this.disposed) throw new ArgumentError('ActivationCache was disposed');
+    if (this.disposed) throw new UseAfterFreeError('ActivationCache was disposed');
   }
 
   private missing(name: string, available: string[], what: string): string {

@@ -8,8 +8,8 @@ import { HookSet, matchHookNames, type Hook, type HookFilter, type HookPointInfo
 import { inverseFrequencies, rotaryTables } from '../nn/rotary-tables.js';
 import { linear } from '../nn/linear.js';
 import { keep, tensor, tidy } from '../tensor/index.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { ArgumentError, IndexError } from '../util/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ArgumentError, IndexError, ShapeError, UseAfterFreeError, fmtShape } from '../util/errors.js';
 import { block, norm } from './block.js';
 import type { ModelConfig } from './config.js';
 import { hookPointsFor } from './hook-points.js';
@@ -25,6 +25,13 @@ export interface ForwardOptions {
   attentionMask?: MaskInput;
   /** Run blocks 0..stopAtLayer-1 and return the residual stream [batch, pos, d_model] instead of logits. */
   stopAtLayer?: number;
+  /**
+   * Start at block startAtLayer: the first argument is then the residual stream entering it, a
+   * float Tensor [batch, pos, d_model], not tokens (TransformerLens's start_at_layer). Embedding
+   * hooks do not run; positions and masks come from its shape and `attentionMask`. Patching sweeps
+   * use it to skip the blocks a patch cannot change.
+   */
+  startAtLayer?: number;
   /**
    * Which positions get logits: 'all' (default), 'last' (each row's last real token), or a list of
    * indices. Unembedding is the largest matmul of a small model; interpretability often needs one position.
@@ -61,7 +68,15 @@ export class HookedTransformer {
   forward(tokens: TokenInput, options: ForwardOptions = {}): Tensor {
     this.assertLive();
     const hooks = options.hooks?.length ? new HookSet(options.hooks, this.hookPoints) : HookSet.none;
-    return tidy(() => this.run(tokens, options, hooks));
+    const cache = options.kvCache;
+    const before = cache ? { length: cache.length, mask: cache.mask } : null;
+    try {
+      return tidy(() => this.run(tokens, options, hooks));
+    } catch (err) {
+      // A failure after some layers appended would leave the cache with layers of different lengths.
+      if (cache && before) cache.truncate(before.length, before.mask);
+      throw err;
+    }
   }
 
   runWithHooks(tokens: TokenInput, hooks: readonly Hook[], options: ForwardOptions = {}): Tensor {
@@ -106,32 +121,44 @@ export class HookedTransformer {
   }
 
   private assertLive(): void {
-    if (this.disposed) throw new ArgumentError('this model was disposed');
+    if (this.disposed) throw new UseAfterFreeError('this model was disposed');
   }
 
   private run(tokens: TokenInput, options: ForwardOptions, hooks: HookSet): Tensor {
     const c = this.config;
     const past = options.kvCache?.length ?? 0;
-    const inputs = resolveInputs(c, tokens, options.attentionMask, past, options.kvCache?.mask ?? null);
-    if (options.kvCache) options.kvCache.mask = inputs.mask;
+    const start = options.startAtLayer === undefined ? null : residualStart(tokens, options, c);
+    const inputs = resolveInputs(c, start?.placeholderTokens ?? tokens, options.attentionMask, past, options.kvCache?.mask ?? null);
     const batch = inputs.tokens.length;
+    const cachedBatch = options.kvCache?.batch ?? null;
+    if (cachedBatch !== null && cachedBatch !== batch) {
+      throw new ShapeError(`tokens have batch ${batch} but the KV cache holds batch ${cachedBatch}`);
+    }
     const pos = inputs.tokens[0].length;
     const stopAt = options.stopAtLayer ?? c.nLayers;
     if (!Number.isInteger(stopAt) || stopAt < 0 || stopAt > c.nLayers) {
       throw new IndexError(`stopAtLayer ${stopAt} is out of range 0..${c.nLayers}`);
     }
+    if (options.kvCache) options.kvCache.mask = inputs.mask;
 
-    const ids = tensor(Int32Array.from(inputs.tokens.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
-    let embed = this.params.embed.indexSelect(0, ids);
-    if (c.embedScale !== 1) embed = embed.mul(c.embedScale);
-    let resid = hooks.apply('hook_embed', embed);
-    if (this.params.posEmbed !== null) {
-      const positions = tensor(Int32Array.from(inputs.positions.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
-      resid = resid.add(hooks.apply('hook_pos_embed', this.params.posEmbed.indexSelect(0, positions)));
+    let resid: Tensor;
+    if (start !== null) {
+      if (start.layer > stopAt) throw new IndexError(`startAtLayer ${start.layer} is after stopAtLayer ${stopAt}`);
+      resid = start.resid.view(start.resid.shape); // a new Tensor object: the caller's input is never returned
+    } else {
+      const ids = tensor(Int32Array.from(inputs.tokens.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
+      let embed = this.params.embed.indexSelect(0, ids);
+      if (c.embedScale !== 1) embed = embed.mul(c.embedScale);
+      resid = hooks.apply('hook_embed', embed);
+      if (this.params.posEmbed !== null) {
+        const positions = tensor(Int32Array.from(inputs.positions.flat()), [batch, pos], { dtype: 'int32', backend: this.backend });
+        resid = resid.add(hooks.apply('hook_pos_embed', this.params.posEmbed.indexSelect(0, positions)));
+      }
     }
     const ctx = this.context(inputs, batch, pos, past, hooks, options.kvCache ?? null);
-    for (let l = 0; l < stopAt; l++) resid = block(resid, this.params.blocks[l], l, ctx);
-    if (stopAt < c.nLayers) return resid;
+    for (let l = start?.layer ?? 0; l < stopAt; l++) resid = block(resid, this.params.blocks[l], l, ctx);
+    // As in TransformerLens, any stopAtLayer (nLayers included) returns the residual stream, not logits.
+    if (options.stopAtLayer !== undefined) return resid;
 
     const selected = selectPositions(resid, options.logitPositions ?? 'all', inputs.mask);
     return linear(norm(selected, this.params.lnFinal, 'ln_final', ctx), this.params.unembed);
@@ -161,6 +188,22 @@ export class HookedTransformer {
       cos: tables?.cos ?? null, sin: tables?.sin ?? null, kvCache,
     };
   }
+}
+
+/** Checks a startAtLayer input: a float residual stream [batch, pos, d_model]. */
+function residualStart(input: TokenInput, options: ForwardOptions, c: ModelConfig): { resid: Tensor; layer: number; placeholderTokens: number[][] } {
+  const layer = options.startAtLayer as number;
+  if (!Number.isInteger(layer) || layer < 0 || layer > c.nLayers) {
+    throw new IndexError(`startAtLayer ${layer} is out of range 0..${c.nLayers}`);
+  }
+  if (options.kvCache !== undefined) throw new ArgumentError('startAtLayer cannot be combined with a kvCache (the skipped blocks would hold no keys)');
+  if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== c.dModel || input.dtype === 'int32') {
+    const got = input instanceof Tensor ? `a ${input.dtype} tensor of shape ${fmtShape(input.shape)}` : 'token ids';
+    throw new ShapeError(`with startAtLayer the input is the residual stream, a float tensor [batch, pos, ${c.dModel}]; got ${got}`);
+  }
+  const [batch, pos] = input.shape;
+  // Positions and masks are derived from token rows; id 0 always exists and is never embedded.
+  return { resid: input, layer, placeholderTokens: Array.from({ length: batch }, () => new Array<number>(pos).fill(0)) };
 }
 
 /** resid [batch, pos, d] → [batch, n, d] at the requested positions. */

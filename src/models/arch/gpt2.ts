@@ -25,7 +25,8 @@ export function gpt2Params(source: WeightSource, c: ModelConfig): TransformerPar
   }
   const embed = w.take('wte.weight', [c.dVocab, d]);
   const head = new WeightReader(source, '');
-  const untied = !c.tiedEmbeddings && head.has('lm_head.weight');
+  // Untied means lm_head must be there: never fall back to the embedding silently.
+  const untied = !c.tiedEmbeddings;
   return {
     embed,
     posEmbed: w.take('wpe.weight', [c.nCtx, d]),

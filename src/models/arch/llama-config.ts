@@ -22,11 +22,11 @@ export function llamaLikeConfig(raw: RawConfig, family: LlamaLike): ModelConfig 
     : optionalString(raw, 'hidden_act', 'silu');
   // Qwen2 has q/k/v biases and no config switch for them; Llama/Mistral say attention_bias.
   const qkvBias = family === 'qwen2' ? true : optionalBool(raw, 'attention_bias', false);
-  const useSliding = family === 'mistral' || (family === 'qwen2' && optionalBool(raw, 'use_sliding_window', false));
-  const window = raw.sliding_window;
+  const nLayers = requireInt(raw, 'num_hidden_layers');
+  const window = family === 'mistral' ? positiveWindow(raw) : family === 'qwen2' ? qwen2Window(raw, nLayers) : null;
   return validateConfig({
     family,
-    nLayers: requireInt(raw, 'num_hidden_layers'),
+    nLayers,
     dModel,
     nHeads,
     nKvHeads: optionalInt(raw, 'num_key_value_heads', nHeads),
@@ -48,13 +48,36 @@ export function llamaLikeConfig(raw: RawConfig, family: LlamaLike): ModelConfig 
     qkvBias,
     attnOutBias: family === 'qwen2' ? false : optionalBool(raw, 'attention_bias', false),
     mlpBias: optionalBool(raw, 'mlp_bias', false),
-    tiedEmbeddings: optionalBool(raw, 'tie_word_embeddings', gemma || family === 'qwen2'),
+    // HF's class defaults: GemmaConfig ties, Llama/Mistral/Qwen2Config do not.
+    tiedEmbeddings: optionalBool(raw, 'tie_word_embeddings', gemma),
     embedScale: gemma ? Math.sqrt(dModel) : 1,
     attnScale: 1 / Math.sqrt(optionalNumber(raw, 'query_pre_attn_scalar', dHead)),
     attnScaleByInverseLayer: false,
-    slidingWindow: useSliding && typeof window === 'number' && window > 0 ? window : null,
+    slidingWindow: window,
     bosTokenId: tokenId(raw, 'bos_token_id'),
     eosTokenId: tokenId(raw, 'eos_token_id'),
     padTokenId: tokenId(raw, 'pad_token_id'),
   });
+}
+
+function positiveWindow(raw: RawConfig): number | null {
+  const window = raw.sliding_window;
+  return typeof window === 'number' && window > 0 ? window : null;
+}
+
+/**
+ * Qwen2 slides its window only with use_sliding_window, and only on layers ≥ max_window_layers (or
+ * those layer_types marks 'sliding_attention'). One window for all layers is what we support.
+ */
+function qwen2Window(raw: RawConfig, nLayers: number): number | null {
+  const window = positiveWindow(raw);
+  if (!optionalBool(raw, 'use_sliding_window', false) || window === null) return null;
+  const maxWindowLayers = optionalInt(raw, 'max_window_layers', 28);
+  const types = Array.isArray(raw.layer_types)
+    ? raw.layer_types
+    : Array.from({ length: nLayers }, (_, l) => (l >= maxWindowLayers ? 'sliding_attention' : 'full_attention'));
+  const sliding = types.filter((t) => t === 'sliding_attention').length;
+  if (sliding === 0) return null;
+  if (sliding === nLayers) return window;
+  throw new ArgumentError(`config.json (model_type "qwen2"): a sliding window on ${sliding} of ${nLayers} layers (max_window_layers ${maxWindowLayers}) is not supported; only on all layers or none`);
 }

@@ -36,7 +36,8 @@ export function llamaParams(source: WeightSource, c: ModelConfig): TransformerPa
   }
   const embed = w.take('embed_tokens.weight', [c.dVocab, d]);
   const head = new WeightReader(source, '');
-  const untied = head.has('lm_head.weight') && !c.tiedEmbeddings;
+  // Untied means lm_head must be there: never fall back to the embedding silently.
+  const untied = !c.tiedEmbeddings;
   return {
     embed,
     posEmbed: null,
