@@ -10,7 +10,7 @@ import { architectureFor } from '../models/architectures.js';
 import type { RawConfig } from '../models/arch/hf-config.js';
 import { HookedTransformer } from '../models/transformer.js';
 import type { WeightSource } from '../models/weight-reader.js';
-import { tensor } from '../tensor/index.js';
+import { tensor, zeros } from '../tensor/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { FormatError, IOError } from '../util/errors.js';
 import { openCheckpoint } from './safetensors-sharded.js';
@@ -48,6 +48,24 @@ export function toBackendTensor(loaded: LoadedTensor, backend: Backend): Tensor 
   return tensor(loaded.data as Float32Array, loaded.shape, { dtype: integer ? 'int32' : 'float32', backend });
 }
 
+/**
+ * One checkpoint tensor on `backend`. Float32 tensors are read from the file straight into backend
+ * memory (no intermediate buffer); other dtypes are decoded first.
+ */
+export async function readTensor(source: TensorSource, name: string, backend: Backend): Promise<Tensor> {
+  const info = source.info(name);
+  if (info.dtype !== 'F32') return toBackendTensor(await source.read(name), backend);
+  const t = zeros(info.shape, { backend });
+  const data = t.storage.data;
+  try {
+    await source.readBytesInto(name, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  } catch (err) {
+    t.dispose();
+    throw err;
+  }
+  return t;
+}
+
 /** Builds a model from an open checkpoint and a parsed config. Tensors the architecture does not use are freed. */
 export async function modelFromSource(source: TensorSource, raw: RawConfig, options: LoadFolderOptions = {}): Promise<HookedTransformer> {
   const architecture = architectureFor(raw.model_type);
@@ -57,7 +75,7 @@ export async function modelFromSource(source: TensorSource, raw: RawConfig, opti
   const loaded = new Map<string, Tensor>();
   try {
     for (let i = 0; i < names.length; i++) {
-      loaded.set(names[i], toBackendTensor(await source.read(names[i]), backend));
+      loaded.set(names[i], await readTensor(source, names[i], backend));
       options.onProgress?.(i + 1, names.length, names[i]);
     }
     const weights: WeightSource = {

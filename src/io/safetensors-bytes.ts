@@ -4,7 +4,7 @@
 import { UseAfterFreeError } from '../util/errors.js';
 import { decodeTensorBytes } from './safetensors-dtypes.js';
 import { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './safetensors-header.js';
-import { missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
+import { checkTargetLength, missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
 
 /**
  * Validate the header of an in-memory safetensors file and give access to its tensors. F32 (and
@@ -61,6 +61,12 @@ export class SafetensorsBytes implements TensorSource {
 
   async readBytes(name: string): Promise<Uint8Array> {
     return this.readBytesSync(name);
+  }
+
+  async readBytesInto(name: string, target: Uint8Array): Promise<void> {
+    const bytes = this.readBytesSync(name);
+    checkTargetLength(name, target, bytes.byteLength, this.label);
+    target.set(bytes);
   }
 
   async close(): Promise<void> {

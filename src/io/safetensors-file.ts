@@ -6,7 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { IOError, UseAfterFreeError } from '../util/errors.js';
 import { decodeTensorBytes } from './safetensors-dtypes.js';
 import { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './safetensors-header.js';
-import { missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
+import { checkTargetLength, missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
 
 /** Open a .safetensors file and validate its header. Close it (or `await using`) when done. */
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
@@ -60,6 +60,13 @@ export class SafetensorsFile implements TensorSource {
     return readExactly(this.handle, this.header.dataStart + info.begin, info.end - info.begin, this.label);
   }
 
+  async readBytesInto(name: string, target: Uint8Array): Promise<void> {
+    const info = this.info(name);
+    if (!this.handle) throw new UseAfterFreeError(`${this.label}: read of '${name}' after close()`);
+    checkTargetLength(name, target, info.end - info.begin, this.label);
+    await readExactlyInto(this.handle, this.header.dataStart + info.begin, target, this.label);
+  }
+
   async read(name: string): Promise<LoadedTensor> {
     const info = this.info(name);
     const bytes = await this.readBytes(name);
@@ -84,6 +91,12 @@ const MAX_READ_BYTES = 1 << 30;
 /** Read `length` bytes at `position` into a new 8-byte-aligned buffer, or throw IOError if the file is shorter. */
 async function readExactly(handle: FileHandle, position: number, length: number, label: string): Promise<Uint8Array> {
   const out = new Uint8Array(new ArrayBuffer(length));
+  await readExactlyInto(handle, position, out, label);
+  return out;
+}
+
+async function readExactlyInto(handle: FileHandle, position: number, out: Uint8Array, label: string): Promise<void> {
+  const length = out.byteLength;
   let filled = 0;
   while (filled < length) {
     const chunk = Math.min(length - filled, MAX_READ_BYTES);
@@ -94,5 +107,4 @@ async function readExactly(handle: FileHandle, position: number, length: number,
     }
     filled += bytesRead;
   }
-  return out;
 }

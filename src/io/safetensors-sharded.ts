@@ -114,6 +114,10 @@ export class ShardedSafetensors implements TensorSource {
     return this.shardOf(name).readBytes(name);
   }
 
+  readBytesInto(name: string, target: Uint8Array): Promise<void> {
+    return this.shardOf(name).readBytesInto(name, target);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.shards.values()].map((s) => s.close()));
   }

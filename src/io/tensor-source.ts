@@ -2,7 +2,7 @@
 // safetensors file on disk, one in memory (browser), or a sharded checkpoint. Returns typed arrays
 // plus metadata, not Tensors: the model loader wraps them. Pure (no Node APIs).
 
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, ShapeError } from '../util/errors.js';
 import { closestMatches } from '../util/closest.js';
 import type { DecodedArray, SafetensorsDType } from './safetensors-dtypes.js';
 import type { TensorInfo } from './safetensors-header.js';
@@ -29,6 +29,11 @@ export interface TensorSource {
   read(name: string): Promise<LoadedTensor>;
   /** The tensor's raw little-endian bytes as stored, undecoded. */
   readBytes(name: string): Promise<Uint8Array>;
+  /**
+   * The raw bytes straight into `target` (exactly the tensor's byte length), e.g. a backend
+   * buffer: loading float32 weights then needs no second copy of each tensor.
+   */
+  readBytesInto(name: string, target: Uint8Array): Promise<void>;
   /** Release file handles; later reads throw. Idempotent. */
   close(): Promise<void>;
 }
@@ -37,4 +42,11 @@ export function missingTensorError(name: string, available: readonly string[], l
   const near = closestMatches(name, available);
   const hint = near.length > 0 ? `; did you mean ${near.map((n) => `'${n}'`).join(', ')}?` : '';
   return new ArgumentError(`${label}: no tensor named '${name}' (it holds ${available.length} tensors)${hint}`);
+}
+
+/** readBytesInto's target must hold exactly the tensor's bytes. */
+export function checkTargetLength(name: string, target: Uint8Array, byteLength: number, label: string): void {
+  if (target.byteLength !== byteLength) {
+    throw new ShapeError(`${label}: tensor '${name}' has ${byteLength} bytes; the target buffer has ${target.byteLength}`);
+  }
 }
