@@ -36,6 +36,20 @@ export {
 export { Tokenizer, type EncodeOptions, type DecodeOptions } from './io/tokenizer.js';
 export { openSafetensors, writeSafetensors, type TensorToWrite } from './io/safetensors.js';
 
+// Interpretability methods.
+export * from './analysis/inspect.js';
+export * from './analysis/interventions.js';
+
+// Model organisms: trainer, synthetic data, and the recipes of the models we ship.
+export {
+  buildOrganism, evaluateOrganism, ORGANISM_NAMES, type BuildOptions, type BuildResult,
+} from './organisms/build.js';
+export { train, type TrainSpec, type TrainOptions, type TrainProgress, type TrainResult } from './organisms/trainer.js';
+export { initModel, checkpointTensors, type InitOptions } from './organisms/init.js';
+export { saveModelFolder, type SaveFolderOptions } from './organisms/save.js';
+export { crossEntropy } from './organisms/loss.js';
+export { ioiHeldOut, factRecallHeldOut, inductionMetrics } from './organisms/evaluate.js';
+
 export interface BackendStatus {
   name: BackendName;
   ok: boolean;

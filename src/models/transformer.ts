@@ -9,7 +9,7 @@ import { inverseFrequencies, rotaryTables } from '../nn/rotary-tables.js';
 import { linear } from '../nn/linear.js';
 import { keep, tensor, tidy } from '../tensor/index.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ArgumentError, IndexError, ShapeError, UseAfterFreeError, fmtShape } from '../util/errors.js';
+import { IndexError, ShapeError, UseAfterFreeError, fmtShape } from '../util/errors.js';
 import { block, norm } from './block.js';
 import type { ModelConfig } from './config.js';
 import { hookPointsFor } from './hook-points.js';
@@ -29,7 +29,8 @@ export interface ForwardOptions {
    * Start at block startAtLayer: the first argument is then the residual stream entering it, a
    * float Tensor [batch, pos, d_model], not tokens (TransformerLens's start_at_layer). Embedding
    * hooks do not run; positions and masks come from its shape and `attentionMask`. Patching sweeps
-   * use it to skip the blocks a patch cannot change.
+   * use it to skip the blocks a patch cannot change. With a kvCache, the blocks that run read and
+   * extend their own layers' entries; the skipped blocks' entries are left as they are.
    */
   startAtLayer?: number;
   /**
@@ -71,7 +72,12 @@ export class HookedTransformer {
     const cache = options.kvCache;
     const before = cache ? { length: cache.length, mask: cache.mask } : null;
     try {
-      return tidy(() => this.run(tokens, options, hooks));
+      return tidy(() => {
+        const out = this.run(tokens, options, hooks);
+        // A kept result is owned elsewhere (e.g. the cache recorded it as hook_resid_post when
+        // stopAtLayer ends there): hand the caller its own tensor (a view; reshape keeps autograd).
+        return out.kept ? out.reshape(out.shape) : out;
+      });
     } catch (err) {
       // A failure after some layers appended would leave the cache with layers of different lengths.
       if (cache && before) cache.truncate(before.length, before.mask);
@@ -196,7 +202,6 @@ function residualStart(input: TokenInput, options: ForwardOptions, c: ModelConfi
   if (!Number.isInteger(layer) || layer < 0 || layer > c.nLayers) {
     throw new IndexError(`startAtLayer ${layer} is out of range 0..${c.nLayers}`);
   }
-  if (options.kvCache !== undefined) throw new ArgumentError('startAtLayer cannot be combined with a kvCache (the skipped blocks would hold no keys)');
   if (!(input instanceof Tensor) || input.ndim !== 3 || input.shape[2] !== c.dModel || input.dtype === 'int32') {
     const got = input instanceof Tensor ? `a ${input.dtype} tensor of shape ${fmtShape(input.shape)}` : 'token ids';
     throw new ShapeError(`with startAtLayer the input is the residual stream, a float tensor [batch, pos, ${c.dModel}]; got ${got}`);

@@ -226,3 +226,18 @@ describe('norm hooks: the unfused path equals the fused kernel', () => {
     });
   }
 });
+
+test('runWithCache with stopAtLayer: the returned residual and the cached hook_resid_post are owned separately', async () => {
+  const { loadModelFolder } = await import('../../src/io/load-model.js');
+  const { getBackend } = await import('../../src/backend/registry.js');
+  const { join } = await import('node:path');
+  const { sharedFixtures } = await import('../io/fixture-paths.js');
+  const model = await loadModelFolder(join(sharedFixtures, 'gpt2-tiny'), { backend: getBackend('ref') });
+  const { logits: resid, cache } = model.runWithCache([[1, 2, 3]], { stopAtLayer: 1 });
+  const cached = cache.get('blocks.0.hook_resid_post');
+  assert.deepEqual(resid.toArray(), cached.toArray());
+  resid.dispose();
+  assert.equal(cached.toArray().length, 3 * 64, 'the cached tensor survives disposing the returned one');
+  cache.dispose();
+  model.dispose();
+});
