@@ -4,7 +4,12 @@
 import { BackendError } from '../util/errors.js';
 import type { Backend, BackendName } from './types.js';
 
-export type BackendFactory = () => Backend;
+/** Options a factory may honour; `threads` counts the caller's thread (1 = no workers). */
+export interface BackendOptions {
+  threads?: number;
+}
+
+export type BackendFactory = (options?: BackendOptions) => Backend;
 
 const BACKEND_NAMES: readonly BackendName[] = ['ref', 'wasm', 'native'];
 const factories = new Map<BackendName, BackendFactory>();
@@ -33,6 +38,17 @@ export function getBackend(name: BackendName): Backend {
   backend = factory();
   instances.set(name, backend);
   return backend;
+}
+
+/**
+ * A new, unshared instance of that backend with these options (benchmarks compare thread counts
+ * this way). The caller owns it and must dispose() it.
+ */
+export function createBackend(name: BackendName, options: BackendOptions = {}): Backend {
+  checkName(name);
+  const factory = factories.get(name);
+  if (!factory) throw new BackendError(`backend '${name}' is not available in this build`);
+  return factory(options);
 }
 
 export function setDefaultBackend(name: BackendName): void {
