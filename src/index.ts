@@ -39,6 +39,8 @@ export { openSafetensors, writeSafetensors, type TensorToWrite } from './io/safe
 // Interpretability methods.
 export * from './analysis/inspect.js';
 export * from './analysis/interventions.js';
+// Plots (SVG, no DOM): heatmaps and bar charts the CLI writes and the web UI shows.
+export * from './analysis/plots/index.js';
 
 // Model organisms: trainer, synthetic data, and the recipes of the models we ship.
 export {

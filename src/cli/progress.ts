@@ -15,17 +15,29 @@ export interface LoadProgress {
   finish(): void;
 }
 
-export function loadProgress(terminal: Terminal): LoadProgress {
+/** A status line on stderr redrawn in place (TTY only, at most every REDRAW_MS unless forced). */
+function statusLine(terminal: Terminal): { draw(text: string, force: boolean): void; clear(): void } {
   let lastDraw = 0;
   let drawn = false;
-  const draw = (text: string, force: boolean) => {
-    if (!terminal.errIsTTY) return;
-    const now = Date.now();
-    if (!force && now - lastDraw < REDRAW_MS) return;
-    lastDraw = now;
-    drawn = true;
-    terminal.err(`\r\x1b[K${text}`);
+  return {
+    draw(text, force) {
+      if (!terminal.errIsTTY) return;
+      const now = Date.now();
+      if (!force && now - lastDraw < REDRAW_MS) return;
+      lastDraw = now;
+      drawn = true;
+      terminal.err(`\r\x1b[K${text}`);
+    },
+    clear() {
+      if (drawn) terminal.err('\r\x1b[K');
+      drawn = false;
+    },
   };
+}
+
+export function loadProgress(terminal: Terminal): LoadProgress {
+  const status = statusLine(terminal);
+  const draw = status.draw;
   const reported = new Set<string>();
   return {
     onProgress: (done, total) => draw(`loading weights: ${done}/${total} tensors`, done === total),
@@ -38,10 +50,33 @@ export function loadProgress(terminal: Terminal): LoadProgress {
         terminal.err(`downloaded ${file} (${formatBytes(bytes)})\n`);
       }
     },
-    finish: () => {
-      if (drawn) terminal.err('\r\x1b[K');
-      drawn = false;
+    finish: () => status.clear(),
+  };
+}
+
+export interface SweepProgressBar {
+  /** For a sweep's onProgress: units done of total. */
+  onProgress: (done: number, total: number) => void;
+  /** Clears the bar. */
+  finish(): void;
+}
+
+const BAR_WIDTH = 24;
+
+/**
+ * A progress bar for a long analysis (patching sweeps, corpus scans): `patching resid_pre
+ * [#########---------------]  38%  90/240` on a terminal, nothing in logs.
+ */
+export function sweepProgress(terminal: Terminal, label: string): SweepProgressBar {
+  const status = statusLine(terminal);
+  return {
+    onProgress: (done, total) => {
+      const fraction = total > 0 ? Math.min(1, done / total) : 1;
+      const filled = Math.round(fraction * BAR_WIDTH);
+      const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
+      status.draw(`${label} [${bar}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${done}/${total}`, done >= total);
     },
+    finish: () => status.clear(),
   };
 }
 
