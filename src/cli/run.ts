@@ -3,16 +3,25 @@
 
 import { VERSION } from '../index.js';
 import type { Command, CommandContext } from './command.js';
+import { attributeCommand } from './commands/attribute.js';
 import { backendsCommand } from './commands/backends.js';
 import { cacheCommand } from './commands/cache.js';
 import { generateCommand } from './commands/generate.js';
+import { headsCommand } from './commands/heads.js';
 import { infoCommand } from './commands/info.js';
+import { lensCommand } from './commands/lens.js';
+import { neuronCommand } from './commands/neuron.js';
+import { patchCommand } from './commands/patch.js';
+import { steerCommand } from './commands/steer.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { trainCommand } from './commands/train.js';
 import { UsageError } from './flags.js';
 import type { Terminal } from './terminal.js';
 import { closestMatches } from '../index.js';
 
-export const COMMANDS: readonly Command[] = [infoCommand, tokenizeCommand, generateCommand, cacheCommand, backendsCommand];
+export const COMMANDS: readonly Command[] = [infoCommand, tokenizeCommand, generateCommand, trainCommand, cacheCommand,
+  lensCommand, headsCommand, patchCommand, attributeCommand, steerCommand,
+  neuronCommand, backendsCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 'help'.length);
