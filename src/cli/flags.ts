@@ -2,6 +2,7 @@
 // command declares its flags and positionals; anything else is a UsageError that names the bad
 // argument (with the closest known flag) so the user can fix the command line.
 
+import { fileURLToPath } from 'node:url';
 import { closestMatches, DissectError } from '../index.js';
 
 /** Bad command-line usage: printed with a hint to the command's help, exit code 2. */
@@ -34,6 +35,12 @@ export interface ParsedArgs<S extends FlagSpecs> {
  * Splits `args` into the declared flags and exactly `positionalNames.length` positionals (the
  * help flag excepted: with `--help`/`-h` nothing else is checked).
  */
+/**
+ * The embedded default model: the world-4l organism shipped in the package (models/world-4l), so
+ * every model command runs offline with no model given.
+ */
+export const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/world-4l', import.meta.url));
+
 export function parseArgs<S extends FlagSpecs>(args: readonly string[], specs: S, positionalNames: readonly string[]): ParsedArgs<S> {
   if (args.includes('--help') || args.includes('-h')) return { positionals: [], flags: {}, help: true };
   const flags: Record<string, string | number | boolean> = {};
@@ -67,6 +74,10 @@ export function parseArgs<S extends FlagSpecs>(args: readonly string[], specs: S
       text = args[++i];
     }
     flags[name] = convert(name, spec, text);
+  }
+  // <model> may be left out (the first positional of every model command): the embedded default.
+  if (positionalNames[0] === 'model' && positionals.length === positionalNames.length - 1) {
+    positionals.unshift(DEFAULT_MODEL);
   }
   if (positionals.length < positionalNames.length) {
     throw new UsageError(`missing <${positionalNames[positionals.length]}>`);

@@ -15,7 +15,8 @@ export const MODEL_FLAGS = {
 } as const;
 
 export const MODEL_DETAILS = '<model> is a local Hugging Face model folder (config.json + *.safetensors) or a hub id such as\n'
-  + 'gpt2 or EleutherAI/pythia-70m (downloaded into the Hugging Face cache; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE apply).';
+  + 'gpt2 or EleutherAI/pythia-70m (downloaded into the Hugging Face cache; HF_TOKEN, HF_ENDPOINT and HF_HUB_OFFLINE apply).\n'
+  + 'Leave it out to use the embedded default model, the world-4l organism (models/world-4l).';
 
 type ModelFlagValues = FlagValues<typeof MODEL_FLAGS>;
 

@@ -51,7 +51,7 @@ test('the command layer: usage and input errors name the bad value', async () =>
     const cases: [string[], RegExp][] = [
       [['generat'], /unknown command 'generat'; did you mean 'generate'/],
       [['info', join(gpt2, 'config.json')], /is a file; expected a model folder/],
-      [['info'], /missing <model>/],
+      [['tokenize'], /missing <model>/],
       [['info', gpt2, 'extra'], /unexpected argument 'extra'/],
       [['cache', gpt2, '--ids', '1,2'], /--out <file.safetensors> is required/],
       [['cache', gpt2, '--ids', '1,2;3', '--out', out], /row 2 has 1 ids but row 1 has 2/],

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { parseArgs, UsageError } from '../../src/cli/flags.js';
+import { DEFAULT_MODEL, parseArgs, UsageError } from '../../src/cli/flags.js';
 import { parseIdRows, selectHookNames } from '../../src/cli/hook-names.js';
 import { TextStream } from '../../src/cli/text-stream.js';
 import { Tokenizer } from '../../src/io/tokenizer.js';
@@ -30,7 +30,10 @@ test('parseArgs: flags of each type, = values, negative numbers, -- and position
   assert.throws(() => parseArgs(['m', '-x'], SPECS, ['model']), /unknown option '-x'/);
   assert.throws(() => parseArgs(['m', '--max-new-tokens', '1e400'], SPECS, ['model']), /expects a number, got '1e400'/);
   assert.throws(() => parseArgs(['m', '--temprature', '1'], SPECS, ['model']), /did you mean --temperature/);
-  assert.throws(() => parseArgs([], SPECS, ['model']), UsageError);
+  assert.throws(() => parseArgs([], SPECS, ['model', 'text']), UsageError);
+  // A left-out <model> (only when it is the one positional missing) is the embedded default.
+  assert.deepEqual(parseArgs([], SPECS, ['model']).positionals, [DEFAULT_MODEL]);
+  assert.deepEqual(parseArgs(['hi'], SPECS, ['model', 'text']).positionals, [DEFAULT_MODEL, 'hi']);
 });
 
 test('selectHookNames: * stays within a dot-separated part, ** crosses parts, order is the model\'s', () => {
