@@ -6,7 +6,7 @@ import { CLI } from './run-cli.js';
 
 test('closing stdout early (| head) exits 0 without an error message', async () => {
   const text = Array.from({ length: 10000 }, (_, i) => (i % 2 ? 'Mary' : 'John')).join(' ');
-  const child = spawn(process.execPath, [CLI, 'tokenize', text, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'tokenize', text], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   child.stdout.once('data', () => child.stdout.destroy());
