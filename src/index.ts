@@ -51,6 +51,10 @@ export { initModel, checkpointTensors, type InitOptions } from './organisms/init
 export { saveModelFolder, type SaveFolderOptions } from './organisms/save.js';
 export { crossEntropy } from './organisms/loss.js';
 export { ioiHeldOut, factRecallHeldOut, inductionMetrics } from './organisms/evaluate.js';
+export {
+  validateOrganisms, headDetectionCheck, ioiPatchingCheck, superpositionCheck, causalTracingCheck,
+  type ValidationCheck, type CheckStatus,
+} from './organisms/validate.js';
 
 export interface BackendStatus {
   name: BackendName;

@@ -29,7 +29,7 @@ export interface Command {
 
 export function defineCommand<S extends FlagSpecs>(spec: CommandSpec<S>): Command {
   const help = () => {
-    const usage = `Usage: dissect ${spec.name} ${spec.positionals.map((p) => `<${p}>`).join(' ')}${Object.keys(spec.flags).length ? ' [options]' : ''}`;
+    const usage = `Usage: dissect ${[spec.name, ...spec.positionals.map((p) => `<${p}>`)].join(' ')}${Object.keys(spec.flags).length ? ' [options]' : ''}`;
     const flags = Object.keys(spec.flags).length ? `\n\nOptions:\n${flagHelp(spec.flags)}` : '';
     return `${spec.summary}\n\n${usage}${flags}${spec.details ? `\n\n${spec.details}` : ''}`;
   };

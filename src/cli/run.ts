@@ -15,13 +15,14 @@ import { patchCommand } from './commands/patch.js';
 import { steerCommand } from './commands/steer.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainCommand } from './commands/train.js';
+import { validateCommand } from './commands/validate.js';
 import { UsageError } from './flags.js';
 import type { Terminal } from './terminal.js';
 import { closestMatches } from '../index.js';
 
 export const COMMANDS: readonly Command[] = [infoCommand, tokenizeCommand, generateCommand, trainCommand, cacheCommand,
   lensCommand, headsCommand, patchCommand, attributeCommand, steerCommand,
-  neuronCommand, backendsCommand];
+  neuronCommand, backendsCommand, validateCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 'help'.length);
