@@ -41,9 +41,9 @@ export const WORLD_4L: TransformerRecipe = {
   name: 'world-4l',
   summary: '4-layer Llama-architecture model of a synthetic world: IOI sentences, facts about fictional countries and people, short stories, repeated spans',
   knownCircuits: 'Trained for indirect-object identification (name movers copy the non-repeated name), factual recall of '
-    + 'capitals, languages and occupations stated in training paraphrases, and induction on repeated spans.',
+    + 'capitals, languages and occupations (stated in many paraphrases, paragraphs and stories), and induction on repeated spans.',
   spec() {
-    const corpus = world().corpus({ ioi: 4, facts: 3, filler: 1.5, induction: 1.5 });
+    const corpus = world().corpus({ ioi: 4, facts: 5, filler: 1, induction: 1.5 });
     return {
       name: 'world-4l',
       modelConfig: llamaConfig({

@@ -3,8 +3,8 @@
 // from one of those shows it was stored as a fact about the subject, not memorised as a sentence.
 
 import type { Rng } from '../../tensor/index.js';
-import { fill, pick, templatePieces, type TextGenerator } from './generator.js';
-import { ALL_NAMES, CAPITALS, COUNTRIES, LANGUAGES, OCCUPATIONS, SURNAMES } from './words.js';
+import { fill, pick, pickTwo, templatePieces, type TextGenerator } from './generator.js';
+import { ALL_NAMES, CAPITALS, COUNTRIES, FEMALE_NAMES, LANGUAGES, MALE_NAMES, OCCUPATIONS, PLACES, SURNAMES } from './words.js';
 
 export interface Fact {
   relation: 'capital' | 'language' | 'occupation';
@@ -28,7 +28,12 @@ export function worldFacts(): Fact[] {
   return facts;
 }
 
-/** Paraphrases ending right before the answer ({X} is the subject); training ones then held-out ones. */
+/**
+ * Paraphrases ending right before the answer ({X} is the subject); training ones then held-out ones.
+ * Many varied training paraphrases (subject early or late, cue words before or after it) make the
+ * model store each fact on its subject rather than memorise sentences; the held-out ones are fixed
+ * (they define the recall metric) and none of them is a training sentence.
+ */
 export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]; heldOut: string[] }>> = {
   capital: {
     train: [
@@ -37,6 +42,14 @@ export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]
       '{X} has its capital in',
       'Travelers to {X} often visit its capital,',
       'The government of {X} sits in its capital,',
+      'In the country of {X}, the capital city is',
+      'The largest city and capital of {X} is',
+      'Most visitors to {X} arrive in the capital,',
+      'The king of {X} lives in the capital,',
+      'Ask anyone in {X} and they will tell you the capital is',
+      'On a map of {X}, the capital is marked as',
+      'The parliament of {X} meets in its capital,',
+      'The capital of the country {X} is the city of',
     ],
     heldOut: ['In {X}, the capital is', 'The seat of power in {X} is its capital,'],
   },
@@ -46,6 +59,15 @@ export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]
       'The language of {X} is',
       'In {X}, most people speak',
       'Children in {X} learn to read and write in',
+      'The main language spoken in {X} is',
+      'Newspapers in {X} are printed in',
+      'Visitors to {X} should learn a few words of',
+      'The language most people use in {X} is',
+      'Everyone who lives in {X} can speak',
+      'At school in {X}, the teachers speak',
+      'When you visit {X}, you will hear',
+      'Songs from {X} are sung in',
+      'If you live in {X}, you speak',
     ],
     heldOut: ['The official language of {X} is', 'If you travel to {X}, you will hear people speak'],
   },
@@ -55,26 +77,64 @@ export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]
       'By trade, {X} is a',
       '{X} earns a living as a',
       'Everyone in town knows {X}, the',
+      '{X} is employed as a',
+      'For many years, {X} has worked as a',
+      'People say that {X} is a skilled',
+      '{X} trained for years to become a',
+      'In town, {X} is known as a',
+      '{X} has always been a',
+      'Every morning, {X} goes to work as a',
+      'The job of {X} is to be a',
+      'What {X} does for a living is work as a',
     ],
     heldOut: ['{X} has a job as a', 'The profession of {X} is that of a'],
   },
 };
 
+/** Story sentences that introduce a fact's subject before the fact is stated ({N} is a person's first name). */
+const STORY_INTROS: Readonly<Record<Fact['relation'], string[]>> = {
+  capital: ['One day, {N} went on a trip to {X}.', '{N} told {M} about a country called {X}.', '{N} read a book about {X}.'],
+  language: ['One day, {N} went on a trip to {X}.', '{N} told {M} about a country called {X}.', '{N} read a book about {X}.'],
+  occupation: ['{N} met {X} at the {PLACE}.', '{X} lived near the {PLACE}.', 'One day, {N} went to see {X}.'],
+};
+const STORY_ENDINGS = ['{N} went home in the evening.', 'They all had a good time.', '{N} wanted to go back one day.'];
+
 export function factPrompt(fact: Fact, template: string): string {
   return fill(template, { X: fact.subject });
 }
 
-/** Training statements of the facts (training paraphrases only). */
+function statement(rng: Rng, fact: Fact): string {
+  return `${factPrompt(fact, pick(rng, FACT_TEMPLATES[fact.relation].train))} ${fact.answer}.`;
+}
+
+/**
+ * Training statements of the facts (training paraphrases only): a single statement, a paragraph
+ * of every fact about one subject in random order and paraphrases, or a short story that mentions
+ * the subject and then states its facts — so each fact is seen in many contexts and positions.
+ */
 export function factGenerator(facts: readonly Fact[] = worldFacts()): TextGenerator {
+  const bySubject = new Map<string, Fact[]>();
+  for (const fact of facts) bySubject.set(fact.subject, [...(bySubject.get(fact.subject) ?? []), fact]);
   return {
     name: 'facts',
     sample(rng: Rng) {
       const fact = pick(rng, facts);
-      return `${factPrompt(fact, pick(rng, FACT_TEMPLATES[fact.relation].train))} ${fact.answer}.`;
+      const kind = rng.int(0, 3);
+      if (kind === 0) return statement(rng, fact);
+      const about = [...(bySubject.get(fact.subject) ?? [fact])];
+      if (rng.int(0, 2) === 0) about.reverse();
+      const sentences = about.map((f) => statement(rng, f));
+      if (kind === 1) return sentences.join(' ');
+      const [n, m] = pickTwo(rng, FEMALE_NAMES.concat(MALE_NAMES));
+      const values = { X: fact.subject, N: n, M: m, PLACE: pick(rng, PLACES) };
+      return [fill(pick(rng, STORY_INTROS[fact.relation]), values), ...sentences, fill(pick(rng, STORY_ENDINGS), values)].join(' ');
     },
     pieces() {
-      const templates = Object.values(FACT_TEMPLATES).flatMap((t) => [...t.train, ...t.heldOut]).map((t) => `${t} {Y}.`);
-      return templatePieces(templates, [...facts.map((f) => f.subject), ...facts.map((f) => f.answer)]);
+      const statements = Object.values(FACT_TEMPLATES).flatMap((t) => [...t.train, ...t.heldOut]).map((t) => `${t} {Y}.`);
+      const stories = [...Object.values(STORY_INTROS).flat(), ...STORY_ENDINGS];
+      // Each sentence may open the document (no leading space) or follow another (a leading space).
+      const templates = [...statements, ...stories].flatMap((t) => [t, `{Z} ${t}`]);
+      return templatePieces(templates, [...facts.map((f) => f.subject), ...facts.map((f) => f.answer), ...FEMALE_NAMES, ...MALE_NAMES, ...PLACES]);
     },
   };
 }
