@@ -3,8 +3,9 @@
 
 import { UseAfterFreeError } from '../util/errors.js';
 import { decodeTensorBytes } from './safetensors-dtypes.js';
-import { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './safetensors-header.js';
-import { checkTargetLength, missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
+import { HeaderBackedSource } from './header-source.js';
+import { parseHeader, readHeaderLength, type SafetensorsHeader } from './safetensors-header.js';
+import { checkTargetLength, type LoadedTensor, type TensorSource } from './tensor-source.js';
 
 /**
  * Validate the header of an in-memory safetensors file and give access to its tensors. F32 (and
@@ -17,29 +18,12 @@ export function openSafetensorsBytes(bytes: Uint8Array, label = '<memory>'): Saf
   return new SafetensorsBytes(bytes, header, label);
 }
 
-export class SafetensorsBytes implements TensorSource {
+export class SafetensorsBytes extends HeaderBackedSource implements TensorSource {
   private bytes: Uint8Array | undefined;
 
-  constructor(bytes: Uint8Array, private readonly header: SafetensorsHeader, readonly label: string) {
+  constructor(bytes: Uint8Array, header: SafetensorsHeader, label: string) {
+    super(header, label);
     this.bytes = bytes;
-  }
-
-  get metadata(): Readonly<Record<string, string>> {
-    return this.header.metadata;
-  }
-
-  names(): string[] {
-    return this.header.tensors.map((t) => t.name);
-  }
-
-  has(name: string): boolean {
-    return this.header.byName.has(name);
-  }
-
-  info(name: string): TensorInfo {
-    const info = this.header.byName.get(name);
-    if (!info) throw missingTensorError(name, this.names(), this.label);
-    return info;
   }
 
   readBytesSync(name: string): Uint8Array {

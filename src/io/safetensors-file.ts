@@ -5,8 +5,9 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { IOError, UseAfterFreeError } from '../util/errors.js';
 import { decodeTensorBytes } from './safetensors-dtypes.js';
-import { parseHeader, readHeaderLength, type SafetensorsHeader, type TensorInfo } from './safetensors-header.js';
-import { checkTargetLength, missingTensorError, type LoadedTensor, type TensorSource } from './tensor-source.js';
+import { HeaderBackedSource } from './header-source.js';
+import { parseHeader, readHeaderLength, type SafetensorsHeader } from './safetensors-header.js';
+import { checkTargetLength, type LoadedTensor, type TensorSource } from './tensor-source.js';
 
 /** Open a .safetensors file and validate its header. Close it (or `await using`) when done. */
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
@@ -29,29 +30,12 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   }
 }
 
-export class SafetensorsFile implements TensorSource {
+export class SafetensorsFile extends HeaderBackedSource implements TensorSource {
   private handle: FileHandle | undefined;
 
-  constructor(handle: FileHandle, private readonly header: SafetensorsHeader, readonly label: string) {
+  constructor(handle: FileHandle, header: SafetensorsHeader, label: string) {
+    super(header, label);
     this.handle = handle;
-  }
-
-  get metadata(): Readonly<Record<string, string>> {
-    return this.header.metadata;
-  }
-
-  names(): string[] {
-    return this.header.tensors.map((t) => t.name);
-  }
-
-  has(name: string): boolean {
-    return this.header.byName.has(name);
-  }
-
-  info(name: string): TensorInfo {
-    const info = this.header.byName.get(name);
-    if (!info) throw missingTensorError(name, this.names(), this.label);
-    return info;
   }
 
   async readBytes(name: string): Promise<Uint8Array> {
