@@ -5,8 +5,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LAYERS = ['util', 'backend', 'tensor', 'nn', 'hooks', 'models', 'io', 'analysis', 'organisms',
-  'index.ts', 'cli', 'web'];
+const LAYERS = ['util', 'backend', 'tensor', 'nn', 'hooks', 'models', 'io', 'analysis', 'sae', 'editing',
+  'discovery', 'organisms', 'index.ts', 'api', 'server', 'cli', 'web'];
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
 

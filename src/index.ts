@@ -42,6 +42,13 @@ export * from './analysis/interventions.js';
 // Plots (SVG, no DOM): heatmaps and bar charts the CLI writes and the web UI shows.
 export * from './analysis/plots/index.js';
 
+// Sparse autoencoders: architectures, SAELens-format files, training, evaluation, splicing, dashboards.
+export * from './sae/index.js';
+// Where knowledge lives and how to change it: causal tracing, ROME editing.
+export * from './editing/index.js';
+// Circuit discovery: edge attribution patching (EAP, EAP-IG), circuits, faithfulness.
+export * from './discovery/index.js';
+
 // Model organisms: trainer, synthetic data, and the recipes of the models we ship.
 export {
   buildOrganism, evaluateOrganism, ORGANISM_NAMES, type BuildOptions, type BuildResult,
