@@ -5,7 +5,7 @@ import { activate } from '../nn/activation.js';
 import { linear } from '../nn/linear.js';
 import { layerNorm, rmsNorm } from '../tensor/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { attention } from './attention.js';
+import { attention, type AttentionInput } from './attention.js';
 import type { BlockParams, MlpParams, NormParams } from './params.js';
 import type { RunContext } from './run-context.js';
 
@@ -58,17 +58,38 @@ export function mlp(x: Tensor, p: MlpParams, layer: number, ctx: RunContext): Te
   return linear(hooks.apply(`${name}hook_post`, post), p.out);
 }
 
+const SPLIT_INPUT_HOOKS = ['hook_attn_in', 'hook_q_input', 'hook_k_input', 'hook_v_input'] as const;
+
+/**
+ * ln1 of the block input, shared by every head — or, when a split-input hook listens, one copy of
+ * the residual per head for each of q, k and v (TransformerLens's use_split_qkv_input), normalised
+ * separately so that a hook can give each head's query, key and value its own input. As in
+ * TransformerLens, ln1's hooks then run once for each of q, k and v, with a head axis.
+ */
+function attentionInput(resid: Tensor, p: BlockParams, layer: number, ctx: RunContext): AttentionInput {
+  const hooks = ctx.hooks;
+  const name = `blocks.${layer}.`;
+  if (!SPLIT_INPUT_HOOKS.some((hook) => hooks.has(name + hook))) return { kind: 'shared', x: norm(resid, p.ln1, `${name}ln1`, ctx) };
+  const { batch, pos, config: c } = ctx;
+  const perHead = (heads: number) => resid.unsqueeze(2).expand(batch, pos, heads, c.dModel);
+  const shared = hooks.has(`${name}hook_attn_in`) ? hooks.apply(`${name}hook_attn_in`, perHead(c.nHeads)) : null;
+  const split = (hook: string, heads: number) => norm(hooks.apply(name + hook, shared ?? perHead(heads)), p.ln1, `${name}ln1`, ctx);
+  return { kind: 'split', q: split('hook_q_input', c.nHeads), k: split('hook_k_input', c.nKvHeads), v: split('hook_v_input', c.nKvHeads) };
+}
+
 /** resid_pre [batch, pos, d_model] → resid_post. */
 export function block(residPre: Tensor, p: BlockParams, layer: number, ctx: RunContext): Tensor {
   const hooks = ctx.hooks;
   const name = `blocks.${layer}.`;
   const resid = hooks.apply(`${name}hook_resid_pre`, residPre);
-  const attnOut = hooks.apply(`${name}hook_attn_out`, attention(norm(resid, p.ln1, `${name}ln1`, ctx), p.attn, layer, ctx));
+  const attnOut = hooks.apply(`${name}hook_attn_out`, attention(attentionInput(resid, p, layer, ctx), p.attn, layer, ctx));
   if (ctx.config.parallelResidual) {
-    const mlpOut = hooks.apply(`${name}hook_mlp_out`, mlp(norm(resid, p.ln2, `${name}ln2`, ctx), p.mlp, layer, ctx));
+    const mlpIn = hooks.apply(`${name}hook_mlp_in`, resid);
+    const mlpOut = hooks.apply(`${name}hook_mlp_out`, mlp(norm(mlpIn, p.ln2, `${name}ln2`, ctx), p.mlp, layer, ctx));
     return hooks.apply(`${name}hook_resid_post`, resid.add(attnOut).add(mlpOut));
   }
   const residMid = hooks.apply(`${name}hook_resid_mid`, resid.add(attnOut));
-  const mlpOut = hooks.apply(`${name}hook_mlp_out`, mlp(norm(residMid, p.ln2, `${name}ln2`, ctx), p.mlp, layer, ctx));
+  const mlpIn = hooks.apply(`${name}hook_mlp_in`, residMid);
+  const mlpOut = hooks.apply(`${name}hook_mlp_out`, mlp(norm(mlpIn, p.ln2, `${name}ln2`, ctx), p.mlp, layer, ctx));
   return hooks.apply(`${name}hook_resid_post`, residMid.add(mlpOut));
 }

@@ -10,6 +10,8 @@ const KV_VECTORS = ['batch', 'pos', 'kv_head', 'd_head'] as const;
 const ATTENTION = ['batch', 'head', 'query_pos', 'key_pos'] as const;
 const MLP = ['batch', 'pos', 'd_mlp'] as const;
 const SCALE = ['batch', 'pos', '1'] as const;
+const HEAD_RESID = ['batch', 'pos', 'head', 'd_model'] as const;
+const KV_RESID = ['batch', 'pos', 'kv_head', 'd_model'] as const;
 
 function point(name: string, layer: number | null, axes: readonly string[]): HookPointInfo {
   return Object.freeze({ name, layer, axes });
@@ -48,5 +50,33 @@ export function hookPointsFor(config: ModelConfig): HookPointInfo[] {
     points.push(point(`${b}.hook_resid_post`, l, RESID));
   }
   points.push(...normPoints('ln_final', null));
+  return points;
+}
+
+/**
+ * Hook points that exist only when asked for by exact name (TransformerLens's use_attn_in,
+ * use_split_qkv_input, use_attn_result and use_hook_mlp_in): hooking one switches its layer to the
+ * per-head computation, which costs time and memory, so patterns never match them and runWithCache
+ * records them only when named. Circuit discovery (edge attribution patching) needs them:
+ *   blocks.{l}.hook_attn_in           [batch, pos, head, d_model]  one residual copy per head (not under GQA)
+ *   blocks.{l}.hook_q_input           [batch, pos, head, d_model]  the residual before ln1, per query head
+ *   blocks.{l}.hook_k_input, hook_v_input  per kv head ([batch, pos, kv_head, d_model] under GQA)
+ *   blocks.{l}.attn.hook_result       [batch, pos, head, d_model]  z · W_O of each head; attn_out = Σ heads + b_O
+ *   blocks.{l}.hook_mlp_in            [batch, pos, d_model]        the residual before ln2 (resid_pre with parallel residual)
+ */
+export function optInHookPointsFor(config: ModelConfig): HookPointInfo[] {
+  const points: HookPointInfo[] = [];
+  const grouped = config.nKvHeads !== config.nHeads;
+  const kvAxes = grouped ? KV_RESID : HEAD_RESID;
+  for (let l = 0; l < config.nLayers; l++) {
+    const b = `blocks.${l}`;
+    // One shared per-head input for q, k and v cannot serve kv heads that several query heads share.
+    if (!grouped) points.push(point(`${b}.hook_attn_in`, l, HEAD_RESID));
+    points.push(point(`${b}.hook_q_input`, l, HEAD_RESID));
+    points.push(point(`${b}.hook_k_input`, l, kvAxes));
+    points.push(point(`${b}.hook_v_input`, l, kvAxes));
+    points.push(point(`${b}.attn.hook_result`, l, HEAD_RESID));
+    points.push(point(`${b}.hook_mlp_in`, l, RESID));
+  }
   return points;
 }

@@ -12,7 +12,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { IndexError, ShapeError, UseAfterFreeError, fmtShape } from '../util/errors.js';
 import { block, norm } from './block.js';
 import type { ModelConfig } from './config.js';
-import { hookPointsFor } from './hook-points.js';
+import { hookPointsFor, optInHookPointsFor } from './hook-points.js';
 import { resolveInputs, type MaskInput, type TokenInput } from './inputs.js';
 import type { KVCache } from './kv-cache.js';
 import type { TransformerParams } from './params.js';
@@ -48,13 +48,24 @@ export interface CacheOptions extends ForwardOptions {
 }
 
 export class HookedTransformer {
+  /** The standard hook points: what patterns match and what runWithCache records by default. */
   readonly hookPoints: readonly HookPointInfo[];
+  /**
+   * Hook points that exist only when named exactly (hook_q/k/v_input, hook_attn_in, attn.hook_result,
+   * hook_mlp_in; see optInHookPointsFor): hooking one switches its layer to the per-head computation.
+   */
+  readonly optInHookPoints: readonly HookPointInfo[];
   readonly backend: Backend;
+  private readonly allHookPoints: readonly HookPointInfo[];
+  private readonly optInNames: ReadonlySet<string>;
   private readonly invFreq: Float64Array | null;
   private disposed = false;
 
   constructor(readonly config: ModelConfig, readonly params: TransformerParams) {
     this.hookPoints = hookPointsFor(config);
+    this.optInHookPoints = optInHookPointsFor(config);
+    this.allHookPoints = [...this.hookPoints, ...this.optInHookPoints];
+    this.optInNames = new Set(this.optInHookPoints.map((p) => p.name));
     this.backend = params.embed.backend;
     this.invFreq = config.positional === 'rotary'
       ? inverseFrequencies(config.rotaryDim, config.rotaryBase, config.ropeScaling)
@@ -68,7 +79,7 @@ export class HookedTransformer {
   /** Logits [batch, pos, d_vocab] (or the residual stream with stopAtLayer). The caller owns the result. */
   forward(tokens: TokenInput, options: ForwardOptions = {}): Tensor {
     this.assertLive();
-    const hooks = options.hooks?.length ? new HookSet(options.hooks, this.hookPoints) : HookSet.none;
+    const hooks = options.hooks?.length ? new HookSet(options.hooks.map((h) => this.standardPatterns(h)), this.allHookPoints) : HookSet.none;
     const cache = options.kvCache;
     const before = cache ? { length: cache.length, mask: cache.mask } : null;
     try {
@@ -96,7 +107,7 @@ export class HookedTransformer {
    */
   runWithCache(tokens: TokenInput, options: CacheOptions = {}): { logits: Tensor; cache: ActivationCache } {
     this.assertLive();
-    const names = options.names === undefined ? this.hookNames : matchHookNames(options.names, this.hookPoints);
+    const names = options.names === undefined ? this.hookNames : matchHookNames(this.standardPatterns({ name: options.names, fn: () => undefined }).name, this.allHookPoints);
     const cache = new ActivationCache();
     const recorder: Hook = {
       name: names,
@@ -124,6 +135,18 @@ export class HookedTransformer {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /** The hook with a pattern or predicate narrowed to the standard hook points; exact names pass through. */
+  private standardPatterns(hook: Hook): Hook {
+    const filter = hook.name;
+    if (typeof filter === 'string' || Array.isArray(filter)) return hook;
+    if (filter instanceof RegExp) return { ...hook, name: (name: string) => !this.optInNames.has(name) && filter.test(name) };
+    if (typeof filter === 'function') {
+      const predicate = filter as (name: string) => boolean;
+      return { ...hook, name: (name: string) => !this.optInNames.has(name) && predicate(name) };
+    }
+    return hook; // HookSet reports the bad filter
   }
 
   private assertLive(): void {
