@@ -20,4 +20,11 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/cli may exit.' }],
     },
   },
+  {
+    // The browser UI bundles without Node: node:* modules there would only be stubs (vite.config.ts).
+    files: ['src/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'src/web runs in the browser: no Node modules.' }] }],
+    },
+  },
 );
