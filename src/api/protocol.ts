@@ -38,8 +38,13 @@ export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'
 /** A tuned lens for a model is found beside its weights under this name (saved by saveTunedLens). */
 export const TUNED_LENS_FILE = 'tuned-lens.safetensors';
 
-/** Models whose weights are larger than this are marked browserOk: false (wasm32 memory and download size). */
-export const BROWSER_MODEL_LIMIT_BYTES = 512 * 1024 * 1024;
+/**
+ * Models whose weights are larger than this are marked browserOk: false. The wasm heap is one 32-bit
+ * memory that must also hold activations, caches and patching batches; past 1 GiB of float32 weights
+ * (~270M parameters; GPT-2 small fits) a tab runs out before the analyses do. The web worker
+ * enforces the same limit.
+ */
+export const BROWSER_MODEL_LIMIT_BYTES = 2 ** 30;
 
 /** At most this many attention values in one run response (64 MiB as float32, ~85 MiB as base64). */
 export const MAX_ATTENTION_VALUES = 16 * 1024 * 1024;

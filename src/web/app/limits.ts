@@ -1,7 +1,8 @@
-// How big a model the browser takes. The wasm heap is one 32-bit memory (4 GiB at most, 1 GiB on
-// some 32-bit hosts) that must also hold activations, caches and patching batches; past 1 GiB of
-// float32 weights (~270M parameters; GPT-2 small fits) a tab runs out before the analyses do.
-export const BROWSER_WEIGHT_LIMIT_BYTES = 2 ** 30;
+// How big a model the browser takes: one limit, shared with the server's models list (see
+// BROWSER_MODEL_LIMIT_BYTES in the API protocol for why 1 GiB).
+import { BROWSER_MODEL_LIMIT_BYTES } from '../../api/protocol.js';
+
+export const BROWSER_WEIGHT_LIMIT_BYTES = BROWSER_MODEL_LIMIT_BYTES;
 
 export function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
