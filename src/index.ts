@@ -13,6 +13,8 @@ export { closestMatches } from './util/closest.js';
 export type { NoticeHandler } from './util/log.js';
 export type { Backend, BackendName, DType } from './backend/types.js';
 export { defaultBackend, getBackend, setDefaultBackend, registeredBackends, disposeBackends } from './backend/registry.js';
+// Browsers start the wasm backend asynchronously (fetch + compile the kernels, start the workers) before the first op.
+export { initWasmBackend } from './backend/wasm/index.js';
 
 // Tensors, models, generation, files.
 export { Tensor, tensor, tidy, keep, dispose, Rng, manualSeed } from './tensor/index.js';
@@ -34,7 +36,11 @@ export {
   type LoadModelOptions, type LoadedModel, type ModelLocation, type HubSettings,
 } from './io/load.js';
 export { Tokenizer, type EncodeOptions, type DecodeOptions } from './io/tokenizer.js';
+export { hubCacheDir } from './io/hub.js';
 export { openSafetensors, writeSafetensors, type TensorToWrite } from './io/safetensors.js';
+// Browser-safe loading from bytes (the web UI's worker): a safetensors file in memory, and a model built from any tensor source.
+export { openSafetensorsBytes, parseShardIndex, type TensorSource } from './io/safetensors.js';
+export { modelFromSource } from './io/load-model.js';
 
 // Interpretability methods.
 export * from './analysis/inspect.js';
@@ -58,6 +64,15 @@ export { initModel, checkpointTensors, type InitOptions } from './organisms/init
 export { saveModelFolder, type SaveFolderOptions } from './organisms/save.js';
 export { crossEntropy } from './organisms/loss.js';
 export { ioiHeldOut, factRecallHeldOut, inductionMetrics } from './organisms/evaluate.js';
+// The synthetic world's IOI prompts (circuit discovery pairs them with ioiCircuitExamples).
+export { ioiEvalSet, IOI_TEMPLATES, type IoiPrompt } from './organisms/data/ioi.js';
+export { ALL_NAMES, IOI_HELD_OUT_NAMES, IOI_TRAIN_NAMES } from './organisms/data/words.js';
+// The world's tokenizer and world-4l's training mixture: the default corpus of `dissect sae dashboard`.
+export { world, type World } from './organisms/world.js';
+export { WORLD_4L, type TransformerRecipe } from './organisms/recipes.js';
+// The world's facts and content words (`dissect report facts|induction` draw their prompts from them).
+export { worldFacts, FACT_TEMPLATES, factPrompt, heldOutFactPrompts, type Fact } from './organisms/data/facts.js';
+export { WORLD_WORDS } from './organisms/world.js';
 export {
   validateOrganisms, headDetectionCheck, ioiPatchingCheck, superpositionCheck, causalTracingCheck,
   type ValidationCheck, type CheckStatus,

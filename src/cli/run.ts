@@ -5,15 +5,22 @@ import { VERSION } from '../index.js';
 import type { Command, CommandContext } from './command.js';
 import { attributeCommand } from './commands/attribute.js';
 import { backendsCommand } from './commands/backends.js';
+import { buildWebCommand } from './commands/build-web.js';
 import { cacheCommand } from './commands/cache.js';
+import { circuitCommand } from './commands/circuit.js';
+import { editCommand } from './commands/edit.js';
 import { generateCommand } from './commands/generate.js';
 import { headsCommand } from './commands/heads.js';
 import { infoCommand } from './commands/info.js';
 import { lensCommand } from './commands/lens.js';
 import { neuronCommand } from './commands/neuron.js';
 import { patchCommand } from './commands/patch.js';
+import { reportCommand } from './commands/report.js';
+import { saeCommand } from './commands/sae.js';
+import { serveCommand } from './commands/serve.js';
 import { steerCommand } from './commands/steer.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { traceCommand } from './commands/trace.js';
 import { trainCommand } from './commands/train.js';
 import { validateCommand } from './commands/validate.js';
 import { UsageError } from './flags.js';
@@ -21,8 +28,8 @@ import type { Terminal } from './terminal.js';
 import { closestMatches } from '../index.js';
 
 export const COMMANDS: readonly Command[] = [infoCommand, tokenizeCommand, generateCommand, trainCommand, cacheCommand,
-  lensCommand, headsCommand, patchCommand, attributeCommand, steerCommand,
-  neuronCommand, backendsCommand, validateCommand];
+  lensCommand, headsCommand, patchCommand, attributeCommand, circuitCommand, traceCommand, editCommand, steerCommand,
+  neuronCommand, saeCommand, reportCommand, backendsCommand, validateCommand, serveCommand, buildWebCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 'help'.length);
