@@ -3,20 +3,29 @@
 // card (recipe, training time, eval numbers, known circuits) — or, for the superposition toy,
 // safetensors + config.json. Node only.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { defaultBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/types.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import type { HookedTransformer } from '../models/transformer.js';
 import { ArgumentError } from '../util/errors.js';
 import { closestMatches } from '../util/closest.js';
+import { modelCard, toyCard } from './card.js';
+import { FACT_TEMPLATES, type Fact } from './data/facts.js';
 import { factRecallHeldOut, inductionMetrics, ioiHeldOut } from './evaluate.js';
+import { factLocation, type FactLocation } from './fact-location.js';
 import { TRANSFORMER_RECIPES, type TransformerRecipe } from './recipes.js';
 import { saveModelFolder } from './save.js';
 import {
   SUPERPOSITION_TOY, disposeSuperposition, importanceWeights, superpositionStats, trainSuperposition,
 } from './superposition.js';
 import { train, type TrainProgress } from './trainer.js';
+import { headDetectionCheck } from './validate.js';
+import type { ValidationCheck } from './validate-check.js';
+import { ioiPatchingCheck } from './validate-ioi.js';
+import { causalTracingCheck } from './validate-tracing.js';
 import { WORLD_WORDS, world } from './world.js';
 
 export const ORGANISM_NAMES: readonly string[] = [...TRANSFORMER_RECIPES.map((r) => r.name), 'superposition-toy'];
@@ -55,24 +64,62 @@ export async function buildOrganism(name: string, options: BuildOptions): Promis
     throw new ArgumentError(`no organism recipe '${name}'; recipes: ${ORGANISM_NAMES.join(', ')}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}`);
   }
   const spec = recipe.spec();
+  const backend = options.backend ?? defaultBackend();
+  // The machine's load during the run goes on the card: on shared cores it, not the recipe, sets the time.
+  const loads: number[] = [];
+  const checkpointDir = options.checkpointDir ?? join(options.out, 'training');
   const result = await train(spec, {
-    backend: options.backend, checkpointDir: options.checkpointDir ?? join(options.out, 'training'),
-    checkpointEvery: options.checkpointEvery, stopAt: options.stopAt, signal: options.signal, onProgress: options.onProgress,
+    backend, checkpointDir,
+    checkpointEvery: options.checkpointEvery, stopAt: options.stopAt, signal: options.signal,
+    onProgress: (p) => {
+      if (p.step % 25 === 0) loads.push(loadavg()[0]);
+      options.onProgress?.(p);
+    },
   });
   const { model } = result;
   try {
+    const loadFile = join(checkpointDir, 'load-samples.json');
+    const allLoads = [...await readLoadSamples(loadFile), ...loads];
+    await writeFile(loadFile, `${JSON.stringify(allLoads)}\n`);
     const metrics = evaluateOrganism(model);
     metrics.final_loss = mean(result.losses.slice(-20));
-    const { files } = world();
+    const { files, tokenizer } = world();
+    const checks: ValidationCheck[] = [];
+    const facts: FactLocation[] = [];
+    for (const check of recipe.cardChecks) {
+      if (check === 'head detection') checks.push(headDetectionCheck(model, tokenizer, recipe.name));
+      else if (check === 'ioi patching') checks.push(await ioiPatchingCheck(model, tokenizer, { organism: recipe.name }));
+      else if (check === 'causal tracing') checks.push(await causalTracingCheck(model, tokenizer, { factLayers: recipe.factLayers ?? [], organism: recipe.name }));
+      else for (const [relation, templates] of Object.entries(FACT_TEMPLATES)) {
+        for (const template of [templates.train[0], ...templates.heldOut]) facts.push(await factLocation(model, tokenizer, relation as Fact['relation'], template));
+      }
+    }
+    const training = {
+      steps: result.step, seconds: result.seconds, meanLoad: allLoads.length > 0 ? mean(allLoads) : null,
+      cores: availableParallelism(), backend: backend.name, threads: backend.threads,
+    };
     await saveModelFolder(model, spec.modelConfig, options.out, {
       tokenizer: files.tokenizer,
       tokenizerConfig: { ...files.tokenizerConfig, model_max_length: model.config.nCtx },
-      readme: modelCard(recipe, result.step, result.seconds, metrics),
+      readme: modelCard(recipe, training, metrics, checks, facts),
     });
     return { folder: options.out, step: result.step, totalSteps: spec.schedule.totalSteps, seconds: result.seconds, metrics };
   } finally {
     model.dispose();
   }
+}
+
+/** Load averages sampled by earlier runs of a resumed build (none for a fresh one). */
+async function readLoadSamples(path: string): Promise<number[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const values = JSON.parse(text) as unknown;
+  return Array.isArray(values) ? values.filter((v): v is number => typeof v === 'number') : [];
 }
 
 function mean(values: readonly number[]): number {
@@ -97,47 +144,6 @@ export function evaluateOrganism(model: HookedTransformer): Record<string, numbe
     ioi_accuracy_held_out_names: ioi.accuracy,
     fact_recall_top1_held_out_paraphrases: facts.top1,
   };
-}
-
-function modelCard(recipe: TransformerRecipe, steps: number, seconds: number, metrics: Record<string, number>): string {
-  const spec = recipe.spec();
-  const { rows: _rows, frozen, ...settings } = spec;
-  const lines = Object.entries(metrics).map(([k, v]) => `| ${k} | ${v.toFixed(4)} |`);
-  return `# ${recipe.name}
-
-${recipe.summary}.
-
-A model organism of [dissect](../../README.md): trained from scratch by \`dissect train ${recipe.name} --out DIR\`
-(src/organisms/recipes.ts), so its mechanism is known and it can serve as ground truth. Loads with
-\`transformers.AutoModelForCausalLM.from_pretrained\` and with dissect's \`loadModel\`.
-
-## Known circuits
-
-${recipe.knownCircuits}
-
-## Recipe
-
-\`\`\`json
-${JSON.stringify({ ...settings, frozen: frozen ? 'MLP tensors (zero, excluded from the optimiser)' : 'none' }, null, 2)}
-\`\`\`
-
-Data: the synthetic world of src/organisms/data (seeded; the batch of step s depends only on (seed, s)).
-Tokenizer: word-level (byte-level BPE with ignore_merges; unknown words fall back to bytes).
-
-## Training
-
-${steps} steps in ${(seconds / 60).toFixed(1)} min on the machine that built it (2 shared CPU cores, dissect's native backend).
-
-## Evaluation
-
-| metric | value |
-|---|---|
-${lines.join('\n')}
-
-Induction metrics use 16 sequences of a random 24-word span repeated; IOI uses 256 prompts over the
-12 names held out of IOI training; fact recall is top-1 over the whole vocabulary on paraphrases never
-seen in training.
-`;
 }
 
 async function buildSuperpositionToy(options: BuildOptions): Promise<BuildResult> {
@@ -171,29 +177,4 @@ async function buildSuperpositionToy(options: BuildOptions): Promise<BuildResult
   } finally {
     disposeSuperposition(run.models);
   }
-}
-
-function toyCard(sparsities: readonly number[], stats: ReturnType<typeof superpositionStats>[], losses: readonly number[], seconds: number): string {
-  const rows = sparsities.map((s, i) => `| ${s} | ${stats[i].representedFeatures} | ${stats[i].dimensionsPerFeature.toFixed(3)} | ${losses[i].toExponential(3)} |`);
-  const c = SUPERPOSITION_TOY;
-  return `# superposition-toy
-
-Toy models of superposition (Elhage et al. 2022): ${c.nFeatures} sparse features, importance ${c.importanceDecay}^i,
-compressed into ${c.nHidden} hidden dimensions, h = W x, x' = ReLU(Wᵀ h + b_final). One model per feature sparsity S
-(a feature is zero with probability S, else uniform in [0, 1)). Not a transformer.
-
-Files: model.safetensors holds W [instances, n_hidden, n_features] and b_final [instances, n_features];
-config.json lists the sparsity of each instance. Built by \`dissect train superposition-toy --out DIR\`
-(src/organisms/superposition.ts), AdamW lr ${c.lr}, batch ${c.batchSize}, ${c.steps} steps per model, seed ${c.seed};
-${seconds.toFixed(0)} s on 2 shared CPU cores.
-
-## Known result
-
-Dense features (S = 0) get ${c.nHidden} orthogonal directions and the rest are dropped; as S grows, more features
-than dimensions are represented (superposition; the paper finds them arranged in antipodal pairs, then pentagons).
-
-| sparsity S | features with ‖W_i‖ > 0.5 | dimensions per feature (m / ‖W‖²_F) | final loss |
-|---|---|---|---|
-${rows.join('\n')}
-`;
 }

@@ -19,7 +19,8 @@ export const validateCommand = defineCommand({
     json: { type: 'boolean', description: 'print the results as JSON instead of a table' },
   },
   details: 'Checks: head detection on attn-only-2l (induction heads in layer 1, previous-token heads in layer 0);\n'
-    + 'activation patching of head outputs on world-4l IOI prompts (the top heads attend from the end to IO more than to S);\n'
+    + 'activation patching of head outputs at the end of world-4l IOI prompts (the effect sits in a few heads that attend\n'
+    + 'from the end to the names, a name mover among them);\n'
     + 'superposition on superposition-toy (more features than dimensions only when sparse); causal tracing (not implemented).',
   async run({ flags }, terminal) {
     const checks = await validateOrganisms(flags.models ?? SHIPPED_MODELS);

@@ -21,8 +21,12 @@ export function worldFacts(): Fact[] {
     facts.push({ relation: 'capital', subject: country, answer: CAPITALS[i] });
     facts.push({ relation: 'language', subject: country, answer: LANGUAGES[(i * 5) % LANGUAGES.length] });
   });
+  // Two people share each first name (with different occupations), so a person is told apart by
+  // the full name and the fact sits on the surname, the last subject token (as ROME finds for
+  // multi-token subjects), not on the first name alone.
+  const half = SURNAMES.length / 2;
   SURNAMES.forEach((surname, i) => {
-    const first = ALL_NAMES[(i * 7 + 5) % ALL_NAMES.length];
+    const first = ALL_NAMES[((i % half) * 7 + 5) % ALL_NAMES.length];
     facts.push({ relation: 'occupation', subject: `${first} ${surname}`, answer: OCCUPATIONS[(i * 11) % OCCUPATIONS.length] });
   });
   return facts;
@@ -32,7 +36,9 @@ export function worldFacts(): Fact[] {
  * Paraphrases ending right before the answer ({X} is the subject); training ones then held-out ones.
  * Many varied training paraphrases (subject early or late, cue words before or after it) make the
  * model store each fact on its subject rather than memorise sentences; the held-out ones are fixed
- * (they define the recall metric) and none of them is a training sentence.
+ * (they define the recall metric) and none of them is a training sentence. A training paraphrase
+ * must not continue a held-out one's ending with something other than the answer: with "On a map
+ * of {X}, the capital is marked as" in training, "In {X}, the capital is" was completed " marked".
  */
 export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]; heldOut: string[] }>> = {
   capital: {
@@ -47,7 +53,7 @@ export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]
       'Most visitors to {X} arrive in the capital,',
       'The king of {X} lives in the capital,',
       'Ask anyone in {X} and they will tell you the capital is',
-      'On a map of {X}, the capital is marked as',
+      'Maps of {X} show its capital,',
       'The parliament of {X} meets in its capital,',
       'The capital of the country {X} is the city of',
     ],
@@ -79,23 +85,36 @@ export const FACT_TEMPLATES: Readonly<Record<Fact['relation'], { train: string[]
       'Everyone in town knows {X}, the',
       '{X} is employed as a',
       'For many years, {X} has worked as a',
-      'People say that {X} is a skilled',
+      'People say that {X} is a',
       '{X} trained for years to become a',
       'In town, {X} is known as a',
       '{X} has always been a',
       'Every morning, {X} goes to work as a',
       'The job of {X} is to be a',
       'What {X} does for a living is work as a',
+      '{X} makes money as a',
+      'Since leaving school, {X} has been a',
+      'Most people in town know {X} as a',
+      '{X} spends each day at work as a',
+      'Ask {X} about work and you will hear that {X} is a',
+      'At work, {X} is a',
     ],
     heldOut: ['{X} has a job as a', 'The profession of {X} is that of a'],
   },
 };
 
 /** Story sentences that introduce a fact's subject before the fact is stated ({N} is a person's first name). */
+const COUNTRY_INTROS = [
+  'One day, {N} went on a trip to {X}.', '{N} told {M} about a country called {X}.', '{N} read a book about {X}.',
+  '{N} and {M} wanted to travel to {X}.', 'An official from {X} came to visit {N}.', 'The king of {X} has a lot of power.',
+];
 const STORY_INTROS: Readonly<Record<Fact['relation'], string[]>> = {
-  capital: ['One day, {N} went on a trip to {X}.', '{N} told {M} about a country called {X}.', '{N} read a book about {X}.'],
-  language: ['One day, {N} went on a trip to {X}.', '{N} told {M} about a country called {X}.', '{N} read a book about {X}.'],
-  occupation: ['{N} met {X} at the {PLACE}.', '{X} lived near the {PLACE}.', 'One day, {N} went to see {X}.'],
+  capital: COUNTRY_INTROS,
+  language: COUNTRY_INTROS,
+  occupation: [
+    '{N} met {X} at the {PLACE}.', '{X} lived near the {PLACE}.', 'One day, {N} went to see {X}.',
+    '{N} asked {X} about work and profession.',
+  ],
 };
 const STORY_ENDINGS = ['{N} went home in the evening.', 'They all had a good time.', '{N} wanted to go back one day.'];
 
