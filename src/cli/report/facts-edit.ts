@@ -81,13 +81,17 @@ export async function editSection(target: ReportTarget, layer: number, settings:
     const idx = known.filter((i) => neighbourFacts[i].kind === kind);
     return { kept: idx.filter((i) => e.neighbours[i].kept).length, of: idx.length };
   };
-  const specificity = known.length ? known.filter((i) => after.neighbours[i].kept).length / known.length : Number.NaN;
+  // Specificity as ROME's neighbourhood score: facts about OTHER subjects. The edited subject's other
+  // facts are reported beside it but not held to the threshold: the update rewrites the value the
+  // subject's key retrieves, and in world-4l all of a country's facts are read from that one key.
+  const neighbourIdx = known.filter((i) => neighbourFacts[i].kind === 'other country');
+  const specificity = neighbourIdx.length ? neighbourIdx.filter((i) => after.neighbours[i].kept).length / neighbourIdx.length : Number.NaN;
   const entropyRatio = (after.fluency?.ngramEntropy ?? Number.NaN) / (before.fluency?.ngramEntropy ?? Number.NaN);
   const perplexityRatio = (after.perplexity ?? Number.NaN) / (before.perplexity ?? Number.NaN);
   const checks = [
     { name: 'efficacy', criterion: 'the new object is the top-1 answer to the edited prompt', value: after.efficacy.top1 ? 1 : 0, shown: yesNo(after.efficacy.top1), met: after.efficacy.top1, before: yesNo(before.efficacy.top1) },
     { name: 'generalisation', criterion: `≥ ${pct(EDIT_THRESHOLDS.generalisation)} of ${spec.paraphrases.length} paraphrases answer the new object`, value: after.generalisation, shown: pct(after.generalisation), met: after.generalisation >= EDIT_THRESHOLDS.generalisation, before: pct(before.generalisation) },
-    { name: 'specificity', criterion: `≥ ${pct(EDIT_THRESHOLDS.specificity)} of the ${known.length} neighbouring facts the model knew keep their answer`, value: specificity, shown: pct(specificity), met: specificity >= EDIT_THRESHOLDS.specificity, before: '100%' },
+    { name: 'specificity', criterion: `≥ ${pct(EDIT_THRESHOLDS.specificity)} of the ${neighbourIdx.length} neighbouring facts (other countries) the model knew keep their answer`, value: specificity, shown: pct(specificity), met: specificity >= EDIT_THRESHOLDS.specificity, before: '100%' },
     { name: 'fluency (entropy)', criterion: `n-gram entropy of sampled text keeps ≥ ${pct(EDIT_THRESHOLDS.entropyKept)} of its value`, value: after.fluency?.ngramEntropy ?? Number.NaN, shown: fmt(after.fluency?.ngramEntropy ?? Number.NaN), met: entropyRatio >= EDIT_THRESHOLDS.entropyKept, before: fmt(before.fluency?.ngramEntropy ?? Number.NaN) },
     { name: 'fluency (perplexity)', criterion: `corpus perplexity grows by at most ${pct(EDIT_THRESHOLDS.perplexityGrowth - 1)}`, value: after.perplexity ?? Number.NaN, shown: fmt(after.perplexity ?? Number.NaN), met: perplexityRatio <= EDIT_THRESHOLDS.perplexityGrowth, before: fmt(before.perplexity ?? Number.NaN) },
   ];
@@ -96,7 +100,7 @@ export async function editSection(target: ReportTarget, layer: number, settings:
   const section: ReportSection = {
     id: 'rome',
     title: `Rewriting a fact with ROME: "${prompt}" → "${newObject.trim()}"`,
-    claim: 'A rank-one update of the MLP that causal tracing points at rewrites one fact: the model gives the new object in the edited prompt and in its paraphrases, keeps every other fact, and stays fluent.',
+    claim: 'A rank-one update of the MLP that causal tracing points at rewrites one fact: the model gives the new object in the edited prompt and in its paraphrases, keeps the facts of other subjects, and stays fluent.',
     method: `ROME (Meng et al. 2022) on layer ${layer}'s MLP down projection (${editStep.value.weight}). The key k* is the MLP's input at the subject's last token, averaged over ${editStep.value.contexts} contexts the model generates; the value v* is optimised (${editStep.value.steps} steps) so that the prompts give "${newObject.trim()}" while "${subject.subject} is a" keeps its prediction; the update W + Λ(C⁻¹k*)ᵀ uses the second moment C of the MLP's inputs over ${corpus.length} documents of the world. The model is evaluated before and after (greedy answers), then the edit is undone.`,
     blocks: [
       table({
