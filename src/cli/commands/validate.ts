@@ -21,7 +21,8 @@ export const validateCommand = defineCommand({
   details: 'Checks: head detection on attn-only-2l (induction heads in layer 1, previous-token heads in layer 0);\n'
     + 'activation patching of head outputs at the end of world-4l IOI prompts (the effect sits in a few heads that attend\n'
     + 'from the end to the names, a name mover among them);\n'
-    + 'superposition on superposition-toy (more features than dimensions only when sparse); causal tracing (not implemented).',
+    + 'causal tracing on world-4l facts (restoring MLPs at the last subject token brings the answer back most, in the\n'
+    + 'layers its card names); superposition on superposition-toy (more features than dimensions only when sparse).',
   async run({ flags }, terminal) {
     const checks = await validateOrganisms(flags.models ?? SHIPPED_MODELS);
     if (flags.json) {
